@@ -1,0 +1,25 @@
+/** @type {import('jest').Config} */
+const swc = [
+  '@swc/jest',
+  {
+    jsc: {
+      parser: { syntax: 'typescript', decorators: true },
+      transform: { legacyDecorator: true, decoratorMetadata: true }, // Nest DI needs decorator metadata
+      target: 'es2023',
+      keepClassNames: true,
+      baseUrl: __dirname,
+      paths: { '@/*': ['src/*'] },
+    },
+    module: { type: 'commonjs' },
+    sourceMaps: 'inline',
+  },
+];
+module.exports = {
+  rootDir: '.',
+  testEnvironment: 'node',
+  moduleFileExtensions: ['js', 'json', 'ts'],
+  testRegex: '(src|test)/.*\\.(e2e-|int-)?spec\\.ts$',
+  transform: { '^.+\\.(t|j)s$': swc },
+  moduleNameMapper: { '^@/(.*)$': '<rootDir>/src/$1' },
+  testTimeout: 60000,
+};

@@ -1,0 +1,33 @@
+import { Module } from '@nestjs/common';
+import { ConfigModule, type ConfigType } from '@nestjs/config';
+import { LoggerModule } from 'nestjs-pino';
+import { AuthModule } from './auth/auth.module';
+import { loggingParams } from './common/http/logging';
+import { agentConfig } from './config/agent.config';
+import { appConfig } from './config/app.config';
+import { authConfig } from './config/auth.config';
+import { databaseConfig } from './config/database.config';
+import { DatabaseModule } from './database/database.module';
+import { HealthModule } from './health/health.module';
+import { ModelsModule } from './models/models.module';
+import { ProfilesModule } from './profiles/profiles.module';
+
+@Module({
+  imports: [
+    ConfigModule.forRoot({
+      isGlobal: true,
+      ignoreEnvFile: true, // load-env.ts reads .env itself, once, with validation
+      load: [appConfig, databaseConfig, authConfig, agentConfig],
+    }),
+    LoggerModule.forRootAsync({
+      inject: [appConfig.KEY],
+      useFactory: (app: ConfigType<typeof appConfig>) => loggingParams(app.logLevel),
+    }),
+    DatabaseModule,
+    AuthModule,
+    HealthModule,
+    ProfilesModule,
+    ModelsModule,
+  ],
+})
+export class AppModule {}

@@ -1,0 +1,75 @@
+import { HttpException } from '@nestjs/common';
+import { AppError, type ErrorKind } from './app-error';
+
+const KIND_OF_STATUS: Record<number, ErrorKind> = {
+  400: 'invalid',
+  401: 'unauthenticated',
+  403: 'forbidden',
+  404: 'not_found',
+  405: 'invalid',
+  409: 'conflict',
+  413: 'payload_too_large',
+  415: 'invalid',
+  429: 'rate_limited',
+  502: 'upstream',
+  503: 'unavailable',
+  504: 'timeout',
+};
+
+/** Errors thrown by body-parser carry a `type` and a `status`. */
+interface ParserError {
+  type?: string;
+  status?: number;
+  statusCode?: number;
+  expose?: boolean;
+  message?: string;
+}
+
+/** Normalises anything thrown while handling a request into an `AppError`. */
+export function toAppError(exception: unknown): AppError {
+  if (exception instanceof AppError) return exception;
+  if (exception instanceof HttpException) return fromHttpException(exception);
+  const parser = exception as ParserError | undefined;
+  if (parser?.type === 'entity.parse.failed') {
+    return new AppError(
+      'invalid',
+      'request.malformed_json',
+      `Malformed JSON body: ${parser.message}`,
+    );
+  }
+  if (parser?.type === 'entity.too.large') {
+    return new AppError('payload_too_large', 'request.too_large', 'The request body is too large.');
+  }
+  const status = parser?.status ?? parser?.statusCode;
+  if (status && status >= 400 && status < 500 && parser?.expose) {
+    return new AppError(
+      KIND_OF_STATUS[status] ?? 'invalid',
+      'request.rejected',
+      parser.message ?? 'Bad request.',
+    );
+  }
+  return new AppError('internal', 'server.internal', 'Internal server error.', {
+    cause: exception,
+  });
+}
+
+function fromHttpException(exception: HttpException): AppError {
+  const status = exception.getStatus();
+  const response = exception.getResponse();
+  const raw =
+    typeof response === 'string'
+      ? response
+      : ((response as { message?: string | string[] }).message ?? exception.message);
+  const message = Array.isArray(raw) ? raw.join('; ') : raw;
+  if (status === 404 && /^Cannot [A-Z]+ /.test(message)) {
+    return new AppError(
+      'not_found',
+      'route.not_found',
+      `${message.replace('Cannot', 'No route for')}.`,
+    );
+  }
+  if (status === 429)
+    return new AppError('rate_limited', 'request.rate_limited', 'Too many requests; slow down.');
+  const kind = KIND_OF_STATUS[status] ?? (status >= 500 ? 'internal' : 'invalid');
+  return new AppError(kind, `request.${kind}`, message);
+}

@@ -1,0 +1,12 @@
+import { registerAs } from '@nestjs/config';
+import { resolve } from 'node:path';
+import { loadEnv } from './load-env';
+
+export const agentConfig = registerAs('agent', () => {
+  const env = loadEnv();
+  return {
+    workspaceRoot: resolve(env.OH_WORKSPACE_PATH),
+    maxIterations: env.OH_MAX_ITERATIONS,
+    turnTimeoutMs: env.OH_TURN_TIMEOUT_S * 1000,
+  };
+});

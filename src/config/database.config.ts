@@ -1,0 +1,14 @@
+import { registerAs } from '@nestjs/config';
+import { join, resolve } from 'node:path';
+import { loadEnv } from './load-env';
+
+export const databaseConfig = registerAs('database', () => {
+  const env = loadEnv();
+  const dataDir = env.PGLITE_DATA_DIR ?? join(env.OH_PERSISTENCE_DIR, 'pglite');
+  return {
+    /** PostgreSQL connection string; unset means the embedded database. */
+    url: env.DATABASE_URL,
+    pgliteDataDir: dataDir.startsWith('memory://') ? dataDir : resolve(dataDir),
+    retryAttempts: env.NODE_ENV === 'test' ? 0 : 5,
+  };
+});

@@ -1,0 +1,90 @@
+import { Transform } from 'class-transformer';
+import { IsIn, IsInt, IsOptional, IsString, IsUrl, Max, Min, MinLength } from 'class-validator';
+
+const toInt = ({ value }: { value: unknown }) =>
+  typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
+const toNumber = ({ value }: { value: unknown }) =>
+  typeof value === 'string' && value.trim() !== '' && !Number.isNaN(Number(value))
+    ? Number(value)
+    : value;
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/**
+ * Every environment variable the service reads, validated once at boot (`load-env.ts`).
+ * Indexed families (`OH_SESSION_API_KEYS_<n>`, `OH_ALLOW_CORS_ORIGINS_<n>`) are collected
+ * and checked there too.
+ */
+export class EnvSchema {
+  @IsIn(['development', 'test', 'production'])
+  NODE_ENV: 'development' | 'test' | 'production' = 'development';
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  PORT = 8000;
+
+  @IsString()
+  @MinLength(1)
+  HOST = '127.0.0.1';
+
+  /** JSON list of session keys, e.g. `["k1","k2"]`. */
+  @IsOptional()
+  @IsString()
+  OH_SESSION_API_KEYS?: string;
+
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  SESSION_API_KEY?: string;
+
+  @IsOptional()
+  @IsString()
+  @MinLength(16)
+  OH_SECRET_KEY?: string;
+
+  @IsOptional()
+  @IsUrl({ protocols: ['postgres', 'postgresql'], require_tld: false, require_protocol: true })
+  DATABASE_URL?: string;
+
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  PGLITE_DATA_DIR?: string;
+
+  @IsString()
+  @MinLength(1)
+  OH_PERSISTENCE_DIR = './data';
+
+  @IsString()
+  @MinLength(1)
+  OH_WORKSPACE_PATH = './workspace';
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(10_000)
+  OH_MAX_ITERATIONS = 100;
+
+  @Transform(toNumber)
+  @Min(1)
+  @Max(86_400)
+  OH_TURN_TIMEOUT_S = 900;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000)
+  OH_MAX_PROFILES = 1000;
+
+  @IsIn(LOG_LEVELS)
+  LOG_LEVEL: LogLevel = 'info';
+
+  // Accepted and ignored: clients of the reference server set them.
+  @IsOptional() @IsString() OH_ENABLE_VNC?: string;
+  @IsOptional() @IsString() OH_ENABLE_VSCODE?: string;
+  @IsOptional() @IsString() OH_PRELOAD_TOOLS?: string;
+  @IsOptional() @IsString() OH_WEBHOOKS?: string;
+}

@@ -1,0 +1,118 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { parseEnv } from 'node:util';
+import { plainToInstance } from 'class-transformer';
+import { validateSync, type ValidationError } from 'class-validator';
+import { EnvSchema } from './env.schema';
+
+/** The validated configuration: the schema's fields plus the collected indexed families. */
+export type AppEnv = EnvSchema & {
+  /** Every accepted session key, from all sources, in order, without duplicates. */
+  readonly sessionKeys: readonly string[];
+  /** Exact origins allowed by CORS. */
+  readonly corsOrigins: readonly string[];
+};
+
+export class InvalidConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'InvalidConfigError';
+  }
+}
+
+let cached: AppEnv | undefined;
+
+/**
+ * Validates the environment once (plus `.env` when present, real variables first) and caches it.
+ * Throws one `InvalidConfigError` listing every bad variable. The only reader of `process.env`.
+ */
+export function loadEnv(): AppEnv {
+  cached ??= parseAppEnv(withDotEnv(process.env));
+  return cached;
+}
+
+/** Tests change `process.env` between apps; this makes the next `loadEnv()` read it again. */
+export function reloadEnv(): AppEnv {
+  cached = undefined;
+  return loadEnv();
+}
+
+function withDotEnv(env: NodeJS.ProcessEnv): Record<string, string | undefined> {
+  const file = '.env';
+  if (env.NODE_ENV === 'test' || !existsSync(file)) return { ...env };
+  return { ...parseEnv(readFileSync(file, 'utf8')), ...env };
+}
+
+export function parseAppEnv(raw: Record<string, string | undefined>): AppEnv {
+  const present = Object.fromEntries(
+    Object.entries(raw).filter(([, v]) => v !== undefined && v !== ''),
+  );
+  const schema = plainToInstance(EnvSchema, present, { exposeDefaultValues: true });
+  const problems = validateSync(schema, { whitelist: false }).flatMap(describe);
+
+  const sessionKeys = collectSessionKeys(present, problems);
+  const corsOrigins = collectIndexed(present, 'OH_ALLOW_CORS_ORIGINS').filter((origin) => {
+    if (isOrigin(origin)) return true;
+    problems.push(
+      `OH_ALLOW_CORS_ORIGINS_*: "${origin}" is not an origin like https://chat.example.com`,
+    );
+    return false;
+  });
+  if (problems.length === 0 && sessionKeys.length === 0 && !isLoopback(schema.HOST)) {
+    problems.push(
+      `HOST: refusing to listen on non-loopback address "${schema.HOST}" without a session key; ` +
+        'set OH_SESSION_API_KEYS_0 (or SESSION_API_KEY), or bind to 127.0.0.1',
+    );
+  }
+  if (problems.length > 0) throw new InvalidConfigError(problems);
+  return Object.assign(schema, { sessionKeys, corsOrigins });
+}
+
+function describe(error: ValidationError): string[] {
+  const value = /KEY|SECRET|URL/.test(error.property) ? '(hidden)' : JSON.stringify(error.value);
+  return Object.values(error.constraints ?? {}).map((c) => `${error.property}=${value}: ${c}`);
+}
+
+/** `NAME_0`, `NAME_1`, … in numeric order. */
+function collectIndexed(env: Record<string, string | undefined>, prefix: string): string[] {
+  const pattern = new RegExp(`^${prefix}_(\\d+)$`);
+  return Object.entries(env)
+    .map(([name, value]) => ({ index: pattern.exec(name)?.[1], value }))
+    .filter((e): e is { index: string; value: string } => e.index !== undefined && !!e.value)
+    .sort((a, b) => Number(a.index) - Number(b.index))
+    .map((e) => e.value);
+}
+
+function collectSessionKeys(env: Record<string, string | undefined>, problems: string[]): string[] {
+  const keys = collectIndexed(env, 'OH_SESSION_API_KEYS');
+  if (env.OH_SESSION_API_KEYS) {
+    try {
+      const list: unknown = JSON.parse(env.OH_SESSION_API_KEYS);
+      if (!Array.isArray(list) || !list.every((k) => typeof k === 'string' && k.length > 0)) {
+        throw new Error('not a list of strings');
+      }
+      keys.push(...(list as string[]));
+    } catch {
+      problems.push(
+        'OH_SESSION_API_KEYS: must be a JSON list of non-empty strings, e.g. ["key1","key2"]',
+      );
+    }
+  }
+  if (env.SESSION_API_KEY) keys.push(env.SESSION_API_KEY);
+  return [...new Set(keys)];
+}
+
+function isOrigin(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.origin === value;
+  } catch {
+    return false;
+  }
+}
+
+export function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '');
+  if (h === 'localhost' || h === '::1') return true;
+  return isIP(h) === 4 && h.startsWith('127.');
+}

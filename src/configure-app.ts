@@ -1,0 +1,65 @@
+import type { INestApplication } from '@nestjs/common';
+import type { ConfigType } from '@nestjs/config';
+import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import express from 'express';
+import helmet from 'helmet';
+import { Logger } from 'nestjs-pino';
+import { BEARER_SCHEME, SESSION_KEY_SCHEME } from './common/auth/api-key-auth.decorator';
+import { expressErrorHandler, HttpErrorFilter } from './common/errors/http-error.filter';
+import { requestId } from './common/http/request-id.middleware';
+import { validationPipe } from './common/http/validation';
+import { appConfig } from './config/app.config';
+import metadata from './metadata';
+
+/** Headers browsers may read from our responses. */
+export const EXPOSED_HEADERS = ['X-OpenHands-ServerConversation-ID', 'X-Request-ID'];
+
+/** Everything between `NestFactory.create` and `listen`, shared by main.ts and the tests. */
+export async function configureApp(app: INestApplication): Promise<INestApplication> {
+  const config = app.get<ConfigType<typeof appConfig>>(appConfig.KEY);
+  app.useLogger(app.get(Logger));
+  app.flushLogs();
+
+  app.use(requestId);
+  app.use(helmet({ contentSecurityPolicy: { directives: { 'upgrade-insecure-requests': null } } }));
+  if (config.corsOrigins.length > 0) {
+    app.enableCors({
+      origin: [...config.corsOrigins],
+      exposedHeaders: EXPOSED_HEADERS,
+      maxAge: 600,
+    });
+  }
+  app.use(express.json({ limit: '10mb' }));
+  app.use(expressErrorHandler);
+
+  app.useGlobalFilters(new HttpErrorFilter());
+  app.useGlobalPipes(validationPipe());
+  app.enableShutdownHooks();
+
+  await SwaggerModule.loadPluginMetadata(metadata);
+  SwaggerModule.setup('docs', app, () => openApiDocument(app), {
+    jsonDocumentUrl: 'openapi.json',
+    yamlDocumentUrl: 'openapi.yaml',
+    customSiteTitle: 'agent-gateway API',
+    swaggerOptions: { persistAuthorization: true },
+  });
+  return app;
+}
+
+export function openApiDocument(app: INestApplication): OpenAPIObject {
+  const config = new DocumentBuilder()
+    .setTitle('agent-gateway')
+    .setDescription(
+      'A coding agent behind an OpenAI-compatible API. Store an LLM profile, see it in `GET /v1/models` ' +
+        'as `openhands_<profile>`, and every `POST /v1/chat/completions` runs a real agent turn in a ' +
+        'per-conversation workspace. Authorize with a session key, as `X-Session-API-Key` or as a Bearer token.',
+    )
+    .setVersion('1')
+    .addApiKey({ type: 'apiKey', in: 'header', name: 'X-Session-API-Key' }, SESSION_KEY_SCHEME)
+    .addBearerAuth(
+      { type: 'http', scheme: 'bearer', description: 'The session key' },
+      BEARER_SCHEME,
+    )
+    .build();
+  return SwaggerModule.createDocument(app, config);
+}

@@ -1,0 +1,29 @@
+import { mkdirSync } from 'node:fs';
+import type { ConfigType } from '@nestjs/config';
+import type { DataSourceOptions } from 'typeorm';
+import type { databaseConfig } from '../config/database.config';
+import { embeddedPostgres } from './embedded-database';
+import { MIGRATIONS } from './migration-list';
+import { SnakeNamingStrategy } from './snake-naming.strategy';
+
+export type DatabaseConfig = ConfigType<typeof databaseConfig>;
+
+/** One definition for the app and the TypeORM CLI: PostgreSQL when a URL is set, else embedded PGlite. */
+export function databaseOptions(config: DatabaseConfig): DataSourceOptions {
+  const common = {
+    type: 'postgres' as const,
+    migrations: MIGRATIONS,
+    migrationsRun: true,
+    migrationsTransactionMode: 'each' as const,
+    synchronize: false,
+    uuidExtension: 'pgcrypto' as const,
+    installExtensions: false,
+    namingStrategy: new SnakeNamingStrategy(),
+  };
+  if (config.url) {
+    return { ...common, url: config.url, poolSize: 20, applicationName: 'agent-gateway' };
+  }
+  const dataDir = config.pgliteDataDir;
+  if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true });
+  return { ...common, driver: embeddedPostgres({ dataDir }) };
+}

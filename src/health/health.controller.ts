@@ -1,0 +1,40 @@
+import { Controller, Get, HttpStatus, Res } from '@nestjs/common';
+import { ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import type { Response } from 'express';
+import { Public } from '../common/auth/public.decorator';
+import { ReadinessDto, ServerInfoDto, StatusDto } from './dto/health.dto';
+import { HealthService } from './health.service';
+
+@ApiTags('health')
+@Public()
+@Controller()
+export class HealthController {
+  constructor(private readonly health: HealthService) {}
+
+  /** Liveness: the process answers. */
+  @Get('alive')
+  alive(): StatusDto {
+    return { status: 'ok' };
+  }
+
+  /** Liveness, under the name load balancers often probe. */
+  @Get('health')
+  healthz(): StatusDto {
+    return { status: 'ok' };
+  }
+
+  /** Readiness: the database is reachable and migrations ran; 503 otherwise. */
+  @Get('ready')
+  @ApiServiceUnavailableResponse({ type: ReadinessDto })
+  async ready(@Res({ passthrough: true }) res: Response): Promise<ReadinessDto> {
+    const readiness = await this.health.readiness();
+    if (readiness.status !== 'ok') res.status(HttpStatus.SERVICE_UNAVAILABLE);
+    return readiness;
+  }
+
+  /** Name, version, uptime and the agent's tools. */
+  @Get('server_info')
+  serverInfo(): ServerInfoDto {
+    return this.health.info([]);
+  }
+}

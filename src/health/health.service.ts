@@ -1,0 +1,49 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Inject, Injectable } from '@nestjs/common';
+import type { ConfigType } from '@nestjs/config';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { DataSource } from 'typeorm';
+import { databaseConfig } from '../config/database.config';
+import type { ReadinessDto, ServerInfoDto } from './dto/health.dto';
+
+const { name, version } = JSON.parse(
+  readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8'),
+) as {
+  name: string;
+  version: string;
+};
+
+@Injectable()
+export class HealthService {
+  private migrated = false;
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(databaseConfig.KEY) private readonly database: ConfigType<typeof databaseConfig>,
+  ) {}
+
+  /** Ready when the database answers and no migration is pending (checked until it first holds). */
+  async readiness(): Promise<ReadinessDto> {
+    let database = false;
+    try {
+      await this.dataSource.query('SELECT 1');
+      database = true;
+      this.migrated ||= !(await this.dataSource.showMigrations());
+    } catch {
+      // reported below
+    }
+    const ok = database && this.migrated;
+    return { status: ok ? 'ok' : 'unavailable', database, migrations: this.migrated };
+  }
+
+  info(tools: string[]): ServerInfoDto {
+    return {
+      name,
+      version,
+      uptime_s: Math.round(process.uptime()),
+      database: this.database.url ? 'postgres' : 'embedded',
+      tools,
+    };
+  }
+}

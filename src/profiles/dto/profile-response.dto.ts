@@ -1,0 +1,50 @@
+import type { LlmProfile } from '../llm-profile.entity';
+import { type LlmConfigViewDto } from './llm-config.dto';
+
+export class ProfileMessageDto {
+  /** @example "default" */
+  name!: string;
+  /** @example "Profile 'default' saved." */
+  message!: string;
+}
+
+export class ProfileSummaryDto {
+  name!: string;
+  /** @example "openai/gpt-4o-mini" */
+  model!: string;
+  base_url!: string | null;
+  /** Whether an api key is stored (encrypted). */
+  api_key_set!: boolean;
+  created_at!: Date;
+  updated_at!: Date;
+
+  static from(p: LlmProfile): ProfileSummaryDto {
+    return {
+      name: p.name,
+      model: p.config.model,
+      base_url: p.config.base_url ?? null,
+      api_key_set: p.apiKeyEncrypted !== null,
+      created_at: p.createdAt,
+      updated_at: p.updatedAt,
+    };
+  }
+}
+
+export class ProfileListDto {
+  /** Sorted by name. */
+  profiles!: ProfileSummaryDto[];
+}
+
+export class ProfileDetailDto {
+  name!: string;
+  config!: LlmConfigViewDto;
+  api_key_set!: boolean;
+
+  static from(p: LlmProfile): ProfileDetailDto {
+    return {
+      name: p.name,
+      config: { ...p.config, api_key: null },
+      api_key_set: p.apiKeyEncrypted !== null,
+    };
+  }
+}

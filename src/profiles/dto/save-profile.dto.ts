@@ -1,0 +1,16 @@
+import { Type } from 'class-transformer';
+import { IsBoolean, IsDefined, IsOptional, ValidateNested } from 'class-validator';
+import { LlmConfigDto } from './llm-config.dto';
+
+export class SaveProfileDto {
+  /** The LLM this profile calls. */
+  @IsDefined()
+  @ValidateNested()
+  @Type(() => LlmConfigDto)
+  llm!: LlmConfigDto;
+
+  /** Store the api key too (encrypted). `false` stores the profile without it. @default true */
+  @IsOptional()
+  @IsBoolean()
+  include_secrets?: boolean;
+}

@@ -1,0 +1,89 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { ConfigType } from '@nestjs/config';
+import { appConfig } from '../config/app.config';
+import type { LlmConfigDto } from './dto/llm-config.dto';
+import type { LlmConfig, ResolvedProfile } from './llm-config';
+import type { LlmProfile } from './llm-profile.entity';
+import { parseModelName } from './llm-providers';
+import { profileLimitReached, profileNotFound, unsupportedProvider } from './profiles.errors';
+import { ProfilesRepository } from './profiles.repository';
+import { SecretCipher } from './secret-cipher';
+
+/** The settings kept from a save request: every known field but the key; unknown ones are dropped. */
+const STORED_FIELDS = [
+  'model',
+  'base_url',
+  'api_version',
+  'temperature',
+  'top_p',
+  'max_output_tokens',
+  'max_input_tokens',
+  'timeout',
+  'num_retries',
+  'reasoning_effort',
+  'extra_headers',
+  'input_cost_per_token',
+  'output_cost_per_token',
+] as const satisfies readonly (keyof LlmConfig)[];
+
+@Injectable()
+export class ProfilesService {
+  constructor(
+    private readonly profiles: ProfilesRepository,
+    private readonly cipher: SecretCipher,
+    @Inject(appConfig.KEY) private readonly app: ConfigType<typeof appConfig>,
+  ) {}
+
+  list(): Promise<LlmProfile[]> {
+    return this.profiles.findAll();
+  }
+
+  find(name: string): Promise<LlmProfile | null> {
+    return this.profiles.findByName(name);
+  }
+
+  async get(name: string): Promise<LlmProfile> {
+    const profile = await this.profiles.findByName(name);
+    if (!profile) throw profileNotFound(name);
+    return profile;
+  }
+
+  /** Creates or overwrites; `created` tells which. The api key is encrypted before it is stored. */
+  async save(
+    name: string,
+    llm: LlmConfigDto,
+    includeSecrets = true,
+  ): Promise<{ created: boolean }> {
+    if (!parseModelName(llm.model)) throw unsupportedProvider(llm.model);
+    const config = Object.fromEntries(
+      STORED_FIELDS.filter((field) => llm[field] !== undefined && llm[field] !== null).map((f) => [
+        f,
+        llm[f],
+      ]),
+    ) as unknown as LlmConfig;
+    const apiKey = includeSecrets && llm.api_key ? this.cipher.encrypt(llm.api_key, name) : null;
+    const saved = await this.profiles.upsertWithinLimit(name, config, apiKey, this.app.maxProfiles);
+    if (!saved) throw profileLimitReached(this.app.maxProfiles);
+    return { created: saved.created };
+  }
+
+  /** Idempotent, like the reference: deleting a missing profile succeeds. */
+  async delete(name: string): Promise<{ deleted: boolean }> {
+    return { deleted: await this.profiles.delete(name) };
+  }
+
+  /** The profile with its api key decrypted, for calling the LLM. Never leaves the process. */
+  async resolve(name: string): Promise<ResolvedProfile | null> {
+    const profile = await this.profiles.findByName(name);
+    if (!profile) return null;
+    return {
+      name: profile.name,
+      config: profile.config,
+      apiKey: profile.apiKeyEncrypted
+        ? this.cipher.decrypt(profile.apiKeyEncrypted, profile.name)
+        : null,
+      createdAt: profile.createdAt,
+      updatedAt: profile.updatedAt,
+    };
+  }
+}

@@ -1,0 +1,92 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import OpenAI from 'openai';
+import { AppModule } from '../../src/app.module';
+import { configureApp } from '../../src/configure-app';
+import { reloadEnv } from '../../src/config/load-env';
+import { createTestDatabase, type TestDatabase } from './database';
+
+export const TEST_KEY = 'test-session-key-0123456789';
+
+export interface TestApp {
+  app: INestApplication;
+  /** `http://127.0.0.1:<port>` */
+  url: string;
+  /** Persistence and workspace root of this app, removed on close. */
+  dir: string;
+  env: Record<string, string>;
+  /** The official OpenAI client, pointed at `/v1` with the session key. */
+  openai: OpenAI;
+  /** fetch against the app with the session key header (unless `key: null`). */
+  request(
+    path: string,
+    init?: RequestInit & { key?: string | null; json?: unknown },
+  ): Promise<Response>;
+  close(): Promise<void>;
+}
+
+/**
+ * Boots the whole application exactly as main.ts does (configureApp), on a random loopback port,
+ * with its own database and directories. `env` overrides the defaults below.
+ */
+export async function createTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+  const dir = mkdtempSync(join(tmpdir(), 'gw-test-'));
+  const database: TestDatabase = await createTestDatabase();
+  const merged: Record<string, string> = {
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    OH_SESSION_API_KEYS_0: TEST_KEY,
+    OH_SECRET_KEY: 'test-secret-key-for-profiles-0123',
+    OH_PERSISTENCE_DIR: join(dir, 'data'),
+    OH_WORKSPACE_PATH: join(dir, 'workspace'),
+    ...database.env,
+    ...env,
+  };
+  for (const name of Object.keys(process.env)) {
+    if (/^(OH_|SESSION_API_KEY$|PGLITE_DATA_DIR$|DATABASE_URL$)/.test(name))
+      delete process.env[name];
+  }
+  Object.assign(process.env, merged);
+  for (const [name, value] of Object.entries(merged)) if (value === '') delete process.env[name];
+  reloadEnv();
+
+  const app = await NestFactory.create<NestExpressApplication>(AppModule, {
+    bodyParser: false,
+    bufferLogs: true,
+    abortOnError: false,
+  });
+  await configureApp(app);
+  await app.listen(0, '127.0.0.1');
+  const address = app.getHttpServer().address() as { port: number };
+  const url = `http://127.0.0.1:${address.port}`;
+  const key = merged.OH_SESSION_API_KEYS_0 ?? 'none';
+
+  return {
+    app,
+    url,
+    dir,
+    env: merged,
+    openai: new OpenAI({ apiKey: key, baseURL: `${url}/v1`, maxRetries: 0, timeout: 60_000 }),
+    request: (path, init = {}) => {
+      const { key: override, json, ...rest } = init;
+      const headers = new Headers(rest.headers);
+      const sent = override === undefined ? key : override;
+      if (sent !== null) headers.set('X-Session-API-Key', sent);
+      if (json !== undefined) headers.set('Content-Type', 'application/json');
+      return fetch(`${url}${path}`, {
+        ...rest,
+        headers,
+        body: json !== undefined ? JSON.stringify(json) : rest.body,
+      });
+    },
+    close: async () => {
+      await app.close();
+      await database.drop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
