@@ -11,6 +11,8 @@ export type AppEnv = EnvSchema & {
   readonly sessionKeys: readonly string[];
   /** Exact origins allowed by CORS. */
   readonly corsOrigins: readonly string[];
+  /** The environment agent shells start with: the process's own, minus anything secret. */
+  readonly shellEnv: Readonly<Record<string, string>>;
 };
 
 export class InvalidConfigError extends Error {
@@ -65,7 +67,16 @@ export function parseAppEnv(raw: Record<string, string | undefined>): AppEnv {
     );
   }
   if (problems.length > 0) throw new InvalidConfigError(problems);
-  return Object.assign(schema, { sessionKeys, corsOrigins });
+  return Object.assign(schema, { sessionKeys, corsOrigins, shellEnv: shellEnvOf(present) });
+}
+
+/** The service's own settings and anything that looks like a credential stay out of agent shells. */
+const NOT_FOR_SHELLS = /^(OH_|SESSION_API_KEY$|DATABASE_URL$|PGLITE_|NODE_OPTIONS$|npm_)|KEY|SECRET|TOKEN|PASSW|CREDENTIAL/i;
+
+function shellEnvOf(env: Record<string, string | undefined>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined && !NOT_FOR_SHELLS.test(e[0])),
+  );
 }
 
 function describe(error: ValidationError): string[] {

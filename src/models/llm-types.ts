@@ -1,0 +1,74 @@
+import type { LanguageModel, ModelMessage, ToolSet } from 'ai';
+import type { LlmConfig } from '../profiles/llm-config';
+
+/** Tokens of one LLM call. */
+export interface TokenUsage {
+  promptTokens: number;
+  completionTokens: number;
+  cacheReadTokens: number;
+  cacheWriteTokens: number;
+  reasoningTokens: number;
+}
+
+/** A gateway model resolved to something callable. Holds the decrypted key: never log it. */
+export interface ResolvedModel {
+  /** `openhands_<profile>` */
+  gatewayModel: string;
+  profileName: string;
+  /** The profile's LiteLLM model name, e.g. `anthropic/claude-sonnet-4-5-20250929`. */
+  model: string;
+  config: LlmConfig;
+  languageModel: LanguageModel;
+  /** Per-request timeout of one attempt (profile `timeout`, default 120 s). */
+  timeoutMs: number;
+  /** Retries after the first attempt (profile `num_retries`, default 3). */
+  maxRetries: number;
+  /** Context window in tokens when known (profile `max_input_tokens`, else the price table, else null). */
+  contextWindow: number | null;
+  /** Values to scrub from any error text or log line (the api key). */
+  secrets: string[];
+}
+
+/** One tool call as the LLM emitted it. `input` is the parsed JSON when it parsed, else the raw text. */
+export interface LlmToolCall {
+  id: string;
+  name: string;
+  input: unknown;
+}
+
+export interface LlmStepResult {
+  text: string;
+  reasoning: string;
+  toolCalls: LlmToolCall[];
+  finishReason: string;
+  usage: TokenUsage;
+  /** USD; 0 when unpriced. */
+  costUsd: number;
+  /** false when neither the profile nor the price table knows the model. */
+  priced: boolean;
+  latencyMs: number;
+  /** The model id the provider reported, else the profile's. */
+  responseModel: string;
+}
+
+export interface LlmRequest {
+  model: ResolvedModel;
+  system: string;
+  messages: ModelMessage[];
+  /** Tools declared without `execute`: the agent runs them itself. */
+  tools?: ToolSet;
+  signal: AbortSignal;
+  /** Epoch ms by which the call, retries included, must be over. */
+  deadline?: number;
+  /** Overrides of the profile's settings for this request (from the chat completion request). */
+  overrides?: { temperature?: number; topP?: number; maxOutputTokens?: number; seed?: number; stop?: string[] };
+}
+
+export type LlmStreamPart =
+  | { type: 'text-delta'; text: string }
+  | { type: 'reasoning-delta'; text: string }
+  /** A failed attempt that will be retried after `delayMs`. */
+  | { type: 'retry'; attempt: number; delayMs: number; reason: string }
+  | { type: 'finish'; result: LlmStepResult };
+
+export type { ModelMessage };
