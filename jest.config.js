@@ -20,6 +20,7 @@ module.exports = {
   moduleFileExtensions: ['js', 'json', 'ts'],
   testRegex: '(src|test)/.*\\.(e2e-|int-)?spec\\.ts$',
   transform: { '^.+\\.(t|j)s$': swc },
-  moduleNameMapper: { '^@/(.*)$': '<rootDir>/src/$1' },
+  // src/metadata.ts imports './x.js' (module: nodenext); jest resolves the .ts source
+  moduleNameMapper: { '^@/(.*)$': '<rootDir>/src/$1', '^(\\.{1,2}/.*)\\.js$': '$1' },
   testTimeout: 60000,
 };
