@@ -22,5 +22,7 @@ module.exports = {
   transform: { '^.+\\.(t|j)s$': swc },
   // src/metadata.ts imports './x.js' (module: nodenext); jest resolves the .ts source
   moduleNameMapper: { '^@/(.*)$': '<rootDir>/src/$1', '^(\\.{1,2}/.*)\\.js$': '$1' },
+  // Boots PGlite once and hands every test app a copy of it (test/support/global-setup.ts)
+  globalSetup: '<rootDir>/test/support/global-setup.ts',
   testTimeout: 60000,
 };

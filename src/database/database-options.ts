@@ -8,6 +8,18 @@ import { SnakeNamingStrategy } from './snake-naming.strategy';
 
 export type DatabaseConfig = ConfigType<typeof databaseConfig>;
 
+let memoryTemplate: Blob | undefined;
+
+/**
+ * Test hook, never used by the application: in-memory (`memory://`) embedded databases created
+ * after this call start from `template`, a PGlite `dumpDataDir()` tarball of a freshly initialised
+ * cluster, instead of running initdb (~4 s each). The jest globalSetup
+ * (`test/support/global-setup.ts`) makes the tarball once; migrations still run on every start.
+ */
+export function useEmbeddedTemplate(template: Blob | undefined): void {
+  memoryTemplate = template;
+}
+
 /** One definition for the app and the TypeORM CLI: PostgreSQL when a URL is set, else embedded PGlite. */
 export function databaseOptions(config: DatabaseConfig): DataSourceOptions {
   const common = {
@@ -25,5 +37,6 @@ export function databaseOptions(config: DatabaseConfig): DataSourceOptions {
   }
   const dataDir = config.pgliteDataDir;
   if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true });
-  return { ...common, driver: embeddedPostgres({ dataDir }) };
+  const loadDataDir = dataDir.startsWith('memory://') ? memoryTemplate : undefined;
+  return { ...common, driver: embeddedPostgres({ dataDir, ...(loadDataDir && { loadDataDir }) }) };
 }

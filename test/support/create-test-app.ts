@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
@@ -8,7 +8,9 @@ import OpenAI from 'openai';
 import { AppModule } from '../../src/app.module';
 import { configureApp } from '../../src/configure-app';
 import { reloadEnv } from '../../src/config/load-env';
+import { useEmbeddedTemplate } from '../../src/database/database-options';
 import { createTestDatabase, type TestDatabase } from './database';
+import { TEMPLATE_ENV } from './global-setup';
 
 export const TEST_KEY = 'test-session-key-0123456789';
 
@@ -53,6 +55,7 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
   Object.assign(process.env, merged);
   for (const [name, value] of Object.entries(merged)) if (value === '') delete process.env[name];
   reloadEnv();
+  useEmbeddedTemplate(embeddedTemplate());
 
   const app = await NestFactory.create<NestExpressApplication>(AppModule, {
     bodyParser: false,
@@ -89,4 +92,13 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+let template: Blob | undefined;
+
+/** The initialised PGlite cluster global-setup.ts dumped, if any (read once per test file). */
+function embeddedTemplate(): Blob | undefined {
+  const path = process.env[TEMPLATE_ENV];
+  if (!template && path) template = new Blob([readFileSync(path)]);
+  return template;
 }

@@ -10,8 +10,14 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
+/**
+ * The server the suite was started with, read once: createTestApp points `DATABASE_URL` at each
+ * app's own database, so a second app in the same file must not take that for the server.
+ */
+const SERVER_URL = process.env.DATABASE_URL;
+
 export async function createTestDatabase(): Promise<TestDatabase> {
-  const serverUrl = process.env.DATABASE_URL;
+  const serverUrl = SERVER_URL;
   if (!serverUrl) return { env: { PGLITE_DATA_DIR: 'memory://' }, drop: async () => {} };
   const name = `gw_test_${randomBytes(6).toString('hex')}`;
   await admin(serverUrl, `CREATE DATABASE "${name}"`);
