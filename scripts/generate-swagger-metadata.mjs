@@ -24,12 +24,16 @@ const plugin = nestCli.compilerOptions.plugins.find((p) => p.name === '@nestjs/s
 
 // Our own program instead of the CLI's type-checking host: that one exits on any type error,
 // including those of a stale metadata.ts. Type errors are the typecheck step's business.
-const config = ts.getParsedCommandLineOfConfigFile(join(root, 'tsconfig.build.json'), {}, {
-  ...ts.sys,
-  onUnRecoverableConfigFileDiagnostic: (d) => {
-    throw new Error(ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+const config = ts.getParsedCommandLineOfConfigFile(
+  join(root, 'tsconfig.build.json'),
+  {},
+  {
+    ...ts.sys,
+    onUnRecoverableConfigFileDiagnostic: (d) => {
+      throw new Error(ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+    },
   },
-});
+);
 const program = ts.createProgram({ rootNames: config.fileNames, options: config.options });
 
 // Import paths are relative to `pathToSource`, so the file can be printed anywhere first.
@@ -47,15 +51,23 @@ try {
 
 // Nest CLI 11 prints `import("./x")`; under `module: nodenext` TypeScript wants `./x.js`
 // (jest maps it back through moduleNameMapper). Prettier makes the diffs reviewable.
-const withExtensions = printed.replace(/import\("(\.{1,2}\/[^"]+?)(?<!\.js)"\)/g, 'import("$1.js")');
+const withExtensions = printed.replace(
+  /import\("(\.{1,2}\/[^"]+?)(?<!\.js)"\)/g,
+  'import("$1.js")',
+);
 const prettierConfig = (await prettier.resolveConfig(target)) ?? {};
-const generated = await prettier.format(withExtensions, { ...prettierConfig, parser: 'typescript' });
+const generated = await prettier.format(withExtensions, {
+  ...prettierConfig,
+  parser: 'typescript',
+});
 
 const current = readFileSync(target, 'utf8');
 if (generated === current) {
   console.log('src/metadata.ts is up to date.');
 } else if (check) {
-  console.error('src/metadata.ts is stale: the DTOs changed. Run `npm run swagger:metadata` and commit it.');
+  console.error(
+    'src/metadata.ts is stale: the DTOs changed. Run `npm run swagger:metadata` and commit it.',
+  );
   process.exit(1);
 } else {
   writeFileSync(target, generated);

@@ -39,8 +39,14 @@ export function reloadEnv(): AppEnv {
   return loadEnv();
 }
 
-function withDotEnv(env: NodeJS.ProcessEnv): Record<string, string | undefined> {
-  const file = '.env';
+/**
+ * `env` over the variables of `file` (the real environment wins). Not under NODE_ENV=test, so a
+ * developer's `.env` cannot leak into the test suite.
+ */
+export function withDotEnv(
+  env: Record<string, string | undefined>,
+  file = '.env',
+): Record<string, string | undefined> {
   if (env.NODE_ENV === 'test' || !existsSync(file)) return { ...env };
   return { ...parseEnv(readFileSync(file, 'utf8')), ...env };
 }
