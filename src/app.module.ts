@@ -6,9 +6,11 @@ import { loggingParams } from './common/http/logging';
 import { agentConfig } from './config/agent.config';
 import { appConfig } from './config/app.config';
 import { authConfig } from './config/auth.config';
+import { chatConfig } from './config/chat.config';
 import { databaseConfig } from './config/database.config';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
+import { ConversationsModule } from './conversations/conversations.module';
 import { ModelsModule } from './models/models.module';
 import { ProfilesModule } from './profiles/profiles.module';
 
@@ -17,7 +19,7 @@ import { ProfilesModule } from './profiles/profiles.module';
     ConfigModule.forRoot({
       isGlobal: true,
       ignoreEnvFile: true, // load-env.ts reads .env itself, once, with validation
-      load: [appConfig, databaseConfig, authConfig, agentConfig],
+      load: [appConfig, databaseConfig, authConfig, agentConfig, chatConfig],
     }),
     LoggerModule.forRootAsync({
       inject: [appConfig.KEY],
@@ -28,6 +30,7 @@ import { ProfilesModule } from './profiles/profiles.module';
     HealthModule,
     ProfilesModule,
     ModelsModule,
+    ConversationsModule,
   ],
 })
 export class AppModule {}

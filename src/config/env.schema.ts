@@ -11,6 +11,9 @@ const toNumber = ({ value }: { value: unknown }) =>
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+export const STEP_RENDERINGS = ['reasoning', 'think', 'none'] as const;
+export type StepRendering = (typeof STEP_RENDERINGS)[number];
+
 /**
  * Every environment variable the service reads, validated once at boot (`load-env.ts`).
  * Indexed families (`OH_SESSION_API_KEYS_<n>`, `OH_ALLOW_CORS_ORIGINS_<n>`) are collected
@@ -81,6 +84,16 @@ export class EnvSchema {
 
   @IsIn(LOG_LEVELS)
   LOG_LEVEL: LogLevel = 'info';
+
+  /** How streamed turns show tool steps when the request does not say (`X-OpenHands-Progress`). */
+  @IsIn(STEP_RENDERINGS)
+  OH_STEP_RENDERING: StepRendering = 'reasoning';
+
+  /** Seconds of silence on a stream before a `: keepalive` comment goes out. */
+  @Transform(toNumber)
+  @Min(0.01)
+  @Max(300)
+  OH_KEEPALIVE_S = 15;
 
   // Accepted and ignored: clients of the reference server set them.
   @IsOptional() @IsString() OH_ENABLE_VNC?: string;

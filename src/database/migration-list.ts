@@ -1,4 +1,5 @@
 import { CreateLlmProfiles1795600000000 } from './migrations/1795600000000-create-llm-profiles';
+import { CreateConversations1795700000000 } from './migrations/1795700000000-create-conversations';
 
 /** Every migration, in order. Imported as classes so the built app and the tests run the same list. */
-export const MIGRATIONS = [CreateLlmProfiles1795600000000];
+export const MIGRATIONS = [CreateLlmProfiles1795600000000, CreateConversations1795700000000];

@@ -1,0 +1,51 @@
+import { Injectable } from '@nestjs/common';
+
+/** Why a running turn was stopped from outside the agent loop. */
+export type CancelReason = 'cancelled' | 'client_disconnected' | 'shutdown' | 'deleted';
+
+interface ActiveTurn {
+  controller: AbortController;
+  done: Promise<unknown>;
+}
+
+/** The turns running in this process, so that they can be cancelled from outside (API, disconnect, shutdown). */
+@Injectable()
+export class ActiveTurns {
+  private readonly turns = new Map<string, ActiveTurn>();
+
+  get size(): number {
+    return this.turns.size;
+  }
+
+  register(conversationId: string, controller: AbortController, done: Promise<unknown>): void {
+    this.turns.set(conversationId, { controller, done });
+    void done.finally(() => {
+      if (this.turns.get(conversationId)?.controller === controller)
+        this.turns.delete(conversationId);
+    });
+  }
+
+  isRunningHere(conversationId: string): boolean {
+    return this.turns.has(conversationId);
+  }
+
+  /** Aborts the turn and waits until it has recorded its end. False when none runs here. */
+  async cancel(conversationId: string, reason: CancelReason): Promise<boolean> {
+    const turn = this.turns.get(conversationId);
+    if (!turn) return false;
+    turn.controller.abort(reason);
+    await turn.done.catch(() => undefined);
+    return true;
+  }
+
+  /** Waits up to `ms` for running turns to end by themselves; returns how many are still running. */
+  async drain(ms: number): Promise<number> {
+    const all = Promise.allSettled([...this.turns.values()].map((t) => t.done));
+    await Promise.race([all, new Promise((resolve) => setTimeout(resolve, ms).unref())]);
+    return this.turns.size;
+  }
+
+  async cancelAll(reason: CancelReason): Promise<void> {
+    await Promise.all([...this.turns.keys()].map((id) => this.cancel(id, reason)));
+  }
+}

@@ -1,0 +1,102 @@
+import type { ExecutionStatus } from './entities/conversation.entity';
+
+export type EventSource = 'user' | 'agent' | 'environment' | 'system';
+
+/** Why a turn ended; `finish_reason` and the conversation status derive from it. */
+export type TurnEndReason =
+  'finish' | 'stop' | 'length' | 'stuck' | 'cancelled' | 'timeout' | 'error';
+
+/** Tokens and cost of one turn's LLM calls (the condenser's included). */
+export interface TurnUsage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  cache_read_tokens: number;
+  cache_write_tokens: number;
+  reasoning_tokens: number;
+  cost_usd: number;
+}
+
+/** The payload of each kind of event in a conversation's append-only log. */
+export interface EventPayloads {
+  /** The turn's input; `seeded` for earlier turns a client sent with a new conversation. */
+  user_message: { text: string; images?: string[]; seeded?: boolean };
+  /** An earlier assistant answer a client sent with a new conversation. */
+  assistant_message: { text: string; seeded?: boolean };
+  /** One LLM response; its tool calls follow as `tool_call` events. */
+  llm_response: {
+    text: string;
+    reasoning?: string;
+    finish_reason: string;
+    llm_call_id: string;
+    model: string;
+  };
+  tool_call: { tool_call_id: string; tool: string; arguments: unknown; summary?: string };
+  tool_result: {
+    tool_call_id: string;
+    tool: string;
+    output: string;
+    is_error: boolean;
+    meta?: Record<string, unknown>;
+  };
+  /** A note from the agent loop to the LLM (empty reply, repeated error). */
+  nudge: { text: string };
+  /** Events `from_seq`…`to_seq` are replaced by `summary` in the LLM's view. */
+  condensation: { summary: string; from_seq: number; to_seq: number; llm_call_id: string };
+  turn_end: {
+    reason: TurnEndReason;
+    status: ExecutionStatus;
+    /** The final answer (`finish` message or last assistant text); empty when the turn failed. */
+    answer: string;
+    /** What a streaming client received as `content`, when it differs from `answer`. */
+    content?: string;
+    usage: TurnUsage;
+    error?: { code: string; message: string };
+  };
+  error: { code: string; message: string; status?: number };
+  /** The process running the turn went away (crash, kill); written at the next start. */
+  interrupted: { message: string };
+}
+
+export type EventKind = keyof EventPayloads;
+export const EVENT_KINDS = [
+  'user_message',
+  'assistant_message',
+  'llm_response',
+  'tool_call',
+  'tool_result',
+  'nudge',
+  'condensation',
+  'turn_end',
+  'error',
+  'interrupted',
+] as const satisfies readonly EventKind[];
+
+export type NewEvent = {
+  [K in EventKind]: { kind: K; source: EventSource; payload: EventPayloads[K] };
+}[EventKind];
+
+export type StoredEvent = NewEvent & {
+  id: string;
+  seq: number;
+  /** ISO 8601 */
+  createdAt: string;
+};
+
+/** One LLM request's accounting, stored with the events of the same step. */
+export interface NewLlmCall {
+  id: string;
+  usageId: string;
+  model: string;
+  promptTokens: number;
+  completionTokens: number;
+  cacheReadTokens: number;
+  cacheWriteTokens: number;
+  reasoningTokens: number;
+  costUsd: number;
+  latencyMs: number;
+}
+
+export const isKind = <K extends EventKind>(
+  event: StoredEvent,
+  kind: K,
+): event is StoredEvent & { kind: K; payload: EventPayloads[K] } => event.kind === kind;

@@ -1,0 +1,22 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { ActiveTurns } from './active-turns';
+import { ConversationsController } from './conversations.controller';
+import { ConversationsRepository } from './conversations.repository';
+import { ConversationsService } from './conversations.service';
+import { ConversationAlias } from './entities/conversation-alias.entity';
+import { ConversationEvent } from './entities/conversation-event.entity';
+import { Conversation } from './entities/conversation.entity';
+import { LlmCall } from './entities/llm-call.entity';
+import { HistoryCache } from './history-cache';
+import { TurnLeases } from './turn-leases';
+
+@Module({
+  imports: [
+    TypeOrmModule.forFeature([Conversation, ConversationEvent, LlmCall, ConversationAlias]),
+  ],
+  controllers: [ConversationsController],
+  providers: [ConversationsService, ConversationsRepository, ActiveTurns, HistoryCache, TurnLeases],
+  exports: [ConversationsService, ActiveTurns],
+})
+export class ConversationsModule {}

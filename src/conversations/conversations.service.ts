@@ -1,0 +1,192 @@
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import type { ConfigType } from '@nestjs/config';
+import { agentConfig } from '../config/agent.config';
+import { ActiveTurns } from './active-turns';
+import type { NewEvent, StoredEvent } from './conversation-events';
+import { conversationBusy, conversationNotFound } from './conversations.errors';
+import {
+  ConversationsRepository,
+  type SearchConversations,
+  type UsageRow,
+} from './conversations.repository';
+import type { Conversation } from './entities/conversation.entity';
+import { HistoryCache } from './history-cache';
+import { TurnJournal, stamp } from './turn-journal';
+import { TurnLeases } from './turn-leases';
+
+export interface BeginTurn {
+  conversationId: string;
+  profileName: string;
+  model: string;
+  /** Set when the conversation may be new: what to create it with. */
+  create?: { title: string | null; systemPromptSuffix: string | null; seed: NewEvent[] };
+  /** The turn's input (the user message). */
+  input: NewEvent;
+}
+
+export type DeleteListener = (conversationId: string) => Promise<void> | void;
+
+@Injectable()
+export class ConversationsService implements OnApplicationBootstrap {
+  private readonly logger = new Logger(ConversationsService.name);
+  private readonly deleteListeners: DeleteListener[] = [];
+
+  constructor(
+    private readonly conversations: ConversationsRepository,
+    private readonly leases: TurnLeases,
+    private readonly active: ActiveTurns,
+    private readonly cache: HistoryCache,
+    @Inject(agentConfig.KEY) private readonly agent: ConfigType<typeof agentConfig>,
+  ) {}
+
+  /** Turns left `running` by a process that died are marked `error` with an `interrupted` event. */
+  async onApplicationBootstrap(): Promise<void> {
+    await this.recoverInterrupted();
+  }
+
+  async recoverInterrupted(): Promise<number> {
+    let recovered = 0;
+    for (const row of await this.conversations.findRunning()) {
+      if (await this.leases.isAlive(row.runOwner)) continue;
+      const event = stamp(
+        {
+          kind: 'interrupted',
+          source: 'system',
+          payload: { message: 'The server stopped during this turn.' },
+        },
+        0,
+      );
+      if (await this.conversations.markInterrupted(row.id, row.runOwner, event)) recovered++;
+      this.cache.forget(row.id);
+    }
+    if (recovered > 0) this.logger.warn(`Marked ${recovered} interrupted turn(s) as error`);
+    return recovered;
+  }
+
+  find(id: string): Promise<Conversation | null> {
+    return this.conversations.findById(id);
+  }
+
+  async get(id: string): Promise<Conversation> {
+    const conversation = await this.conversations.findById(id);
+    if (!conversation) throw conversationNotFound(id);
+    return conversation;
+  }
+
+  /**
+   * Takes the conversation's turn lock (creating the conversation when asked) and records the
+   * input, atomically. 409 when a turn is already running; 404 when it must exist and does not.
+   */
+  async beginTurn(turn: BeginTurn): Promise<TurnJournal> {
+    const owner = this.leases.owner;
+    const workspaceDir = join(this.agent.workspaceRoot, turn.conversationId);
+    await mkdir(workspaceDir, { recursive: true });
+
+    if (turn.create) {
+      const events = [...turn.create.seed, turn.input].map((e, i) => stamp(e, i + 1));
+      const created = await this.conversations.createLocked(
+        {
+          id: turn.conversationId,
+          profileName: turn.profileName,
+          model: turn.model,
+          title: turn.create.title,
+          systemPromptSuffix: turn.create.systemPromptSuffix,
+          workspaceDir,
+        },
+        owner,
+        events,
+      );
+      if (created)
+        return new TurnJournal(
+          this.conversations,
+          created,
+          this.cache.start(created.id, events),
+          owner,
+        );
+    }
+
+    const input = stamp(turn.input, 0);
+    const locked = await this.conversations.lockForTurn(
+      turn.conversationId,
+      owner,
+      { profileName: turn.profileName, model: turn.model },
+      [input],
+    );
+    if (!locked) {
+      if (await this.conversations.findById(turn.conversationId))
+        throw conversationBusy(turn.conversationId);
+      throw conversationNotFound(turn.conversationId);
+    }
+    const { conversation, events } = locked;
+    const history = await this.cache.continueFrom(
+      conversation.id,
+      conversation.lastSeq - events.length,
+      () => this.conversations.loadEvents(conversation.id),
+    );
+    for (const event of events) if ((history.at(-1)?.seq ?? 0) < event.seq) history.push(event);
+    return new TurnJournal(this.conversations, conversation, history, owner);
+  }
+
+  search(query: SearchConversations): Promise<Conversation[]> {
+    return this.conversations.search(query);
+  }
+
+  count(status?: Conversation['executionStatus']): Promise<number> {
+    return this.conversations.count(status);
+  }
+
+  usage(ids: string[]): Promise<UsageRow[]> {
+    return this.conversations.usage(ids);
+  }
+
+  async events(
+    id: string,
+    afterSeq: number,
+    limit: number,
+    kinds: string[] | null,
+  ): Promise<StoredEvent[]> {
+    await this.get(id);
+    return this.conversations.eventsPage(id, afterSeq, limit, kinds);
+  }
+
+  /** The whole event log (from cache when it is current). */
+  async history(conversation: Conversation): Promise<readonly StoredEvent[]> {
+    return this.cache.continueFrom(conversation.id, conversation.lastSeq, () =>
+      this.conversations.loadEvents(conversation.id),
+    );
+  }
+
+  findAlias(profileName: string, clientKey: string): Promise<string | null> {
+    return this.conversations.findAlias(profileName, clientKey);
+  }
+
+  saveAlias(profileName: string, clientKey: string, conversationId: string): Promise<void> {
+    return this.conversations.saveAlias(profileName, clientKey, conversationId);
+  }
+
+  findByTranscript(profileName: string, hash: string): Promise<string | null> {
+    return this.conversations.findByTranscriptHash(profileName, hash);
+  }
+
+  /** Cancels the turn running in this process. False when none runs here. */
+  cancel(id: string): Promise<boolean> {
+    return this.active.cancel(id, 'cancelled');
+  }
+
+  /** Cancels a running turn, disposes what the agent keeps for it, removes rows and workspace. */
+  async delete(id: string): Promise<void> {
+    const conversation = await this.get(id);
+    await this.active.cancel(id, 'deleted');
+    for (const listener of this.deleteListeners) await listener(id);
+    await this.conversations.delete(id);
+    this.cache.forget(id);
+    await rm(conversation.workspaceDir, { recursive: true, force: true });
+  }
+
+  /** Lets the agent module release what it holds for a conversation (its shell) before deletion. */
+  onDelete(listener: DeleteListener): void {
+    this.deleteListeners.push(listener);
+  }
+}

@@ -1,0 +1,99 @@
+import { ApiProperty } from '@nestjs/swagger';
+import type { UsageRow } from '../conversations.repository';
+import {
+  EXECUTION_STATUSES,
+  type Conversation,
+  type ExecutionStatus,
+} from '../entities/conversation.entity';
+
+export class TokenUsageDto {
+  @ApiProperty({ type: 'integer' }) prompt_tokens!: number;
+  @ApiProperty({ type: 'integer' }) completion_tokens!: number;
+  @ApiProperty({ type: 'integer' }) cache_read_tokens!: number;
+  @ApiProperty({ type: 'integer' }) cache_write_tokens!: number;
+  @ApiProperty({ type: 'integer' }) reasoning_tokens!: number;
+}
+
+export class UsageMetricsDto {
+  /** The LiteLLM model name of the calls. */
+  model_name!: string;
+  /** USD over every call of this usage id (0 for unpriced models). */
+  accumulated_cost!: number;
+  accumulated_token_usage!: TokenUsageDto;
+}
+
+export class ConversationStatsDto {
+  /** Per usage id (`agent`, `condenser`, …). */
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: { $ref: '#/components/schemas/UsageMetricsDto' },
+  })
+  usage_to_metrics!: Record<string, UsageMetricsDto>;
+}
+
+export class WorkspaceDto {
+  /** Absolute path of the conversation's workspace on the server. */
+  working_dir!: string;
+}
+
+export class ConversationResponseDto {
+  @ApiProperty({ format: 'uuid' })
+  id!: string;
+  title!: string | null;
+  @ApiProperty({ enum: EXECUTION_STATUSES, enumName: 'ExecutionStatus' })
+  execution_status!: ExecutionStatus;
+  /** The profile of the latest turn. */
+  profile!: string;
+  /** The LiteLLM model name of the latest turn. */
+  model!: string;
+  workspace!: WorkspaceDto;
+  created_at!: Date;
+  updated_at!: Date;
+  stats!: ConversationStatsDto;
+
+  static from(c: Conversation, usage: UsageRow[]): ConversationResponseDto {
+    const metrics: Record<string, UsageMetricsDto> = {};
+    for (const u of usage.filter((row) => row.conversationId === c.id)) {
+      metrics[u.usageId] = {
+        model_name: u.model,
+        accumulated_cost: u.costUsd,
+        accumulated_token_usage: {
+          prompt_tokens: u.promptTokens,
+          completion_tokens: u.completionTokens,
+          cache_read_tokens: u.cacheReadTokens,
+          cache_write_tokens: u.cacheWriteTokens,
+          reasoning_tokens: u.reasoningTokens,
+        },
+      };
+    }
+    return {
+      id: c.id,
+      title: c.title,
+      execution_status: c.executionStatus,
+      profile: c.profileName,
+      model: c.model,
+      workspace: { working_dir: c.workspaceDir },
+      created_at: c.createdAt,
+      updated_at: c.updatedAt,
+      stats: { usage_to_metrics: metrics },
+    };
+  }
+}
+
+export class ConversationPageDto {
+  items!: ConversationResponseDto[];
+  /** Pass as `page_id` for the next page; `null` on the last one. */
+  next_page_id!: string | null;
+}
+
+export class SuccessDto {
+  success!: boolean;
+}
+
+export class CancelResultDto {
+  success!: boolean;
+  /** Whether a running turn was stopped. */
+  cancelled!: boolean;
+  @ApiProperty({ enum: EXECUTION_STATUSES, enumName: 'ExecutionStatus' })
+  execution_status!: ExecutionStatus;
+}
