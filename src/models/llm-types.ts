@@ -1,4 +1,4 @@
-import type { LanguageModel, ModelMessage, ToolSet } from 'ai';
+import type { LanguageModel, ModelMessage, ProviderMetadata, ToolSet } from 'ai';
 import type { LlmConfig } from '../profiles/llm-config';
 
 /** Tokens of one LLM call. */
@@ -34,6 +34,18 @@ export interface LlmToolCall {
   id: string;
   name: string;
   input: unknown;
+  /**
+   * Provider data to send back with this call in later requests (the `providerOptions` of its
+   * `tool-call` part), e.g. Gemini's thought signature. Absent when the provider sent none.
+   */
+  providerOptions?: ProviderMetadata;
+}
+
+/** One reasoning block, with what must be replayed for it (Anthropic's signature). */
+export interface LlmReasoningPart {
+  text: string;
+  /** The `providerOptions` of the `reasoning` part when replaying the step. */
+  providerOptions?: ProviderMetadata;
 }
 
 export interface LlmStepResult {
@@ -49,6 +61,13 @@ export interface LlmStepResult {
   latencyMs: number;
   /** The model id the provider reported, else the profile's. */
   responseModel: string;
+  /**
+   * The reasoning blocks one by one with their provider data. Replay them as `reasoning` parts of
+   * the assistant message: Anthropic rejects a tool-use turn with thinking enabled without them.
+   */
+  reasoningParts?: LlmReasoningPart[];
+  /** Attempts made, retries included (1 = first try). */
+  attempts?: number;
 }
 
 export interface LlmRequest {
@@ -61,7 +80,13 @@ export interface LlmRequest {
   /** Epoch ms by which the call, retries included, must be over. */
   deadline?: number;
   /** Overrides of the profile's settings for this request (from the chat completion request). */
-  overrides?: { temperature?: number; topP?: number; maxOutputTokens?: number; seed?: number; stop?: string[] };
+  overrides?: {
+    temperature?: number;
+    topP?: number;
+    maxOutputTokens?: number;
+    seed?: number;
+    stop?: string[];
+  };
 }
 
 export type LlmStreamPart =

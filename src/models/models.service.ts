@@ -2,12 +2,22 @@ import { Injectable } from '@nestjs/common';
 import type { LlmProfile } from '../profiles/llm-profile.entity';
 import { ProfilesService } from '../profiles/profiles.service';
 import type { ModelDto } from './dto/model.dto';
+import { LanguageModelFactory } from './language-model.factory';
+import type { ResolvedModel } from './llm-types';
 import { modelIdOf, profileNameOf } from './model-id';
 import { modelNotFound } from './models.errors';
+import { contextWindowOf } from './pricing';
+
+/** Seconds one attempt may wait for the response to start (and then between streamed chunks). */
+export const DEFAULT_TIMEOUT_S = 120;
+export const DEFAULT_MAX_RETRIES = 3;
 
 @Injectable()
 export class ModelsService {
-  constructor(private readonly profiles: ProfilesService) {}
+  constructor(
+    private readonly profiles: ProfilesService,
+    private readonly languageModels: LanguageModelFactory,
+  ) {}
 
   async list(): Promise<ModelDto[]> {
     return (await this.profiles.list())
@@ -20,6 +30,29 @@ export class ModelsService {
     const profile = name ? await this.profiles.find(name) : null;
     if (!profile) throw modelNotFound(id);
     return toModel(profile);
+  }
+
+  /**
+   * `openhands_<profile>` → the profile with its decrypted key and a callable model; 404
+   * `model_not_found` for anything else. Misconfigured profiles (e.g. `azure/…` without a
+   * base_url) are a 400 `profile_misconfigured`.
+   */
+  async resolve(gatewayModel: string): Promise<ResolvedModel> {
+    const name = profileNameOf(gatewayModel);
+    const profile = name ? await this.profiles.resolve(name) : null;
+    if (!profile) throw modelNotFound(gatewayModel);
+    const { config } = profile;
+    return {
+      gatewayModel: modelIdOf(profile.name),
+      profileName: profile.name,
+      model: config.model,
+      config,
+      languageModel: this.languageModels.get(profile),
+      timeoutMs: (config.timeout ?? DEFAULT_TIMEOUT_S) * 1000,
+      maxRetries: config.num_retries ?? DEFAULT_MAX_RETRIES,
+      contextWindow: config.max_input_tokens ?? contextWindowOf(config.model),
+      secrets: profile.apiKey ? [profile.apiKey] : [],
+    };
   }
 }
 

@@ -1,0 +1,388 @@
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import {
+  type LanguageModelUsage,
+  type ProviderMetadata,
+  streamText,
+  type TextStreamPart,
+  type ToolSet,
+} from 'ai';
+import { bindingOf, type ProviderBinding, type ProviderOptions } from './language-model.factory';
+import { classifyLlmError, LlmCallError } from './llm-errors';
+import type {
+  LlmReasoningPart,
+  LlmRequest,
+  LlmStepResult,
+  LlmStreamPart,
+  LlmToolCall,
+  TokenUsage,
+} from './llm-types';
+import { priceCall } from './pricing';
+
+export interface LlmClientOptions {
+  /** The first retry waits about this long (with jitter); each further one twice as long. */
+  backoffBaseMs: number;
+  /** Upper bound of one backoff wait. */
+  backoffMaxMs: number;
+  /** The longest `Retry-After` honoured; a provider asking for more fails the call at once. */
+  maxRetryAfterMs: number;
+  /** A retry is only made when at least this much time is left before the deadline after the wait. */
+  minAttemptMs: number;
+  /** Random source for the jitter, in [0, 1). */
+  random: () => number;
+}
+
+export const LLM_CLIENT_OPTIONS = Symbol('LLM_CLIENT_OPTIONS');
+
+const DEFAULT_OPTIONS: LlmClientOptions = {
+  backoffBaseMs: 2_000,
+  backoffMaxMs: 30_000,
+  maxRetryAfterMs: 60_000,
+  minAttemptMs: 1_000,
+  random: Math.random,
+};
+
+let warningsSilenced = false;
+
+/**
+ * Calls the LLM of a resolved profile, one model step per call: tools are declared, never executed
+ * here. Retries what is worth retrying (connection errors, 429, 5xx, timeouts, empty answers) with
+ * exponential backoff and jitter, honouring `Retry-After`, as long as nothing was streamed to the
+ * caller yet and the retry fits the deadline. Every failure leaves as a classified, redacted
+ * `LlmCallError`, except a cancellation, which rethrows the signal's reason at once.
+ *
+ * `timeoutMs` of the model bounds the wait for the response to start and every silence between two
+ * streamed chunks (like an HTTP read timeout), not the length of a long answer.
+ */
+@Injectable()
+export class LlmClient {
+  private readonly logger = new Logger(LlmClient.name);
+  private readonly options: LlmClientOptions;
+
+  constructor(@Optional() @Inject(LLM_CLIENT_OPTIONS) options?: Partial<LlmClientOptions>) {
+    this.options = { ...DEFAULT_OPTIONS, ...options };
+    if (!warningsSilenced) {
+      globalThis.AI_SDK_LOG_WARNINGS = false; // unsupported-setting warnings are expected noise
+      warningsSilenced = true;
+    }
+  }
+
+  /**
+   * One model step, streamed: `text-delta`/`reasoning-delta` as they arrive, a `retry` before each
+   * wait, then exactly one `finish` with the step's result. Throws `LlmCallError`, or the signal's
+   * reason when aborted.
+   */
+  async *stream(request: LlmRequest): AsyncGenerator<LlmStreamPart, void, undefined> {
+    const { model, signal } = request;
+    let attempt = 0;
+    for (;;) {
+      signal.throwIfAborted();
+      if (request.deadline !== undefined && Date.now() >= request.deadline) {
+        throw new LlmCallError('timeout', {
+          model: model.model,
+          providerMessage: 'the time budget of the turn ran out before the call could start',
+          retryable: false,
+          attempts: attempt,
+        });
+      }
+      const progress = { emitted: false };
+      try {
+        yield* this.attempt(request, attempt + 1, progress);
+        return;
+      } catch (error) {
+        if (signal.aborted) throw signal.reason;
+        const failure = classifyLlmError(error, { model: model.model, secrets: model.secrets });
+        const delayMs = this.retryDelay(failure, attempt, request, progress.emitted);
+        if (delayMs === null) throw failure.withAttempts(attempt + 1);
+        attempt += 1;
+        this.logger.warn(
+          `${model.gatewayModel}: attempt ${attempt} failed, retry ${attempt}/${model.maxRetries} in ${delayMs} ms: ${failure.message}`,
+        );
+        yield { type: 'retry', attempt, delayMs, reason: failure.message };
+        await sleep(delayMs, signal);
+      }
+    }
+  }
+
+  /** The same step without streaming to the caller (condensation summaries, titles). */
+  async complete(request: LlmRequest): Promise<LlmStepResult> {
+    for await (const part of this.stream(request)) {
+      if (part.type === 'finish') return part.result;
+    }
+    throw new LlmCallError('empty_response', {
+      model: request.model.model,
+      providerMessage: 'the call ended without a result',
+      retryable: false,
+    });
+  }
+
+  /** The wait before the next attempt, or `null` when this failure is final. */
+  private retryDelay(
+    failure: LlmCallError,
+    attempt: number,
+    request: LlmRequest,
+    emitted: boolean,
+  ): number | null {
+    if (emitted || !failure.retryable || attempt >= request.model.maxRetries) return null;
+    const { backoffBaseMs, backoffMaxMs, maxRetryAfterMs, minAttemptMs, random } = this.options;
+    let delay: number;
+    if (failure.retryAfterMs !== undefined) {
+      if (failure.retryAfterMs > maxRetryAfterMs) return null;
+      delay = Math.ceil(failure.retryAfterMs);
+    } else {
+      const backoff = Math.min(backoffMaxMs, backoffBaseMs * 2 ** attempt);
+      delay = Math.round(backoff / 2 + (random() * backoff) / 2);
+    }
+    if (request.deadline !== undefined && Date.now() + delay + minAttemptMs > request.deadline) {
+      return null;
+    }
+    return delay;
+  }
+
+  private async *attempt(
+    request: LlmRequest,
+    attemptNo: number,
+    progress: { emitted: boolean },
+  ): AsyncGenerator<LlmStreamPart, void, undefined> {
+    const { model, signal } = request;
+    const started = Date.now();
+    const controller = new AbortController();
+    const relay = () => controller.abort(signal.reason);
+    signal.addEventListener('abort', relay, { once: true });
+
+    let timer: NodeJS.Timeout | undefined;
+    const arm = () => {
+      clearTimeout(timer);
+      const left = request.deadline === undefined ? Infinity : request.deadline - Date.now();
+      const wait = Math.max(0, Math.min(model.timeoutMs, left));
+      timer = setTimeout(() => {
+        controller.abort(
+          new LlmCallError('timeout', {
+            model: model.model,
+            providerMessage:
+              wait < model.timeoutMs
+                ? 'the time budget of the turn ran out while waiting for the provider'
+                : `no response from the provider for ${wait} ms`,
+            retryable: true,
+          }),
+        );
+      }, wait);
+    };
+    const stopped = new Promise<never>((_, reject) => {
+      controller.signal.addEventListener('abort', () => reject(abortReason(controller.signal)), {
+        once: true,
+      });
+    });
+    stopped.catch(() => undefined);
+
+    let completed = false;
+    let iterator: AsyncIterator<StreamPart, undefined> | undefined;
+    try {
+      arm();
+      const settings = stepSettings(request);
+      const result = streamText({
+        model: model.languageModel,
+        system: request.system || undefined,
+        messages: request.messages,
+        tools: request.tools,
+        maxRetries: 0,
+        abortSignal: controller.signal,
+        ...settings,
+        onError: () => undefined, // read from the stream instead of logged
+      });
+      iterator = result.fullStream[Symbol.asyncIterator]() as AsyncIterator<StreamPart, undefined>;
+
+      let text = '';
+      const reasoning = new Map<string, LlmReasoningPart>();
+      const toolCalls: LlmToolCall[] = [];
+      let finish: { usage: LanguageModelUsage; reason: string; modelId: string } | null = null;
+
+      for (;;) {
+        const next = iterator.next();
+        next.catch(() => undefined);
+        const { done, value: part } = await Promise.race([next, stopped]);
+        if (done) break;
+        arm();
+        if (part.type === 'text-delta') {
+          if (part.text) {
+            text += part.text;
+            progress.emitted = true;
+            yield { type: 'text-delta', text: part.text };
+          }
+        } else if (part.type === 'reasoning-start') {
+          reasoning.set(part.id, { text: '', providerOptions: part.providerMetadata });
+        } else if (part.type === 'reasoning-delta' || part.type === 'reasoning-end') {
+          const block = reasoning.get(part.id) ?? { text: '' };
+          block.providerOptions = mergeMetadata(block.providerOptions, part.providerMetadata);
+          reasoning.set(part.id, block);
+          if (part.type === 'reasoning-delta' && part.text) {
+            block.text += part.text;
+            progress.emitted = true;
+            yield { type: 'reasoning-delta', text: part.text };
+          }
+        } else if (part.type === 'tool-call') {
+          // invalid calls (unknown tool, unparsable JSON) come through too, input parsed or raw
+          if (!part.providerExecuted) {
+            toolCalls.push({
+              id: part.toolCallId,
+              name: part.toolName,
+              input: part.input,
+              ...(part.providerMetadata ? { providerOptions: part.providerMetadata } : {}),
+            });
+          }
+        } else if (part.type === 'finish-step') {
+          finish = { usage: part.usage, reason: part.finishReason, modelId: part.response.modelId };
+        } else if (part.type === 'error') {
+          throw part.error;
+        } else if (part.type === 'abort') {
+          throw abortReason(controller.signal);
+        }
+      }
+
+      const reasoningParts = [...reasoning.values()].map(({ text: t, providerOptions }) =>
+        providerOptions ? { text: t, providerOptions } : { text: t },
+      );
+      const reasoningText = reasoningParts.map((p) => p.text).join('');
+      if (!finish) {
+        throw new LlmCallError('connection', {
+          model: model.model,
+          providerMessage: 'the response stream ended before the answer was complete',
+          retryable: true,
+        });
+      }
+      const empty = !text.trim() && !reasoningText.trim() && toolCalls.length === 0;
+      if (empty && finish.reason === 'content-filter') {
+        throw new LlmCallError('content_policy', {
+          model: model.model,
+          providerMessage: 'the provider filtered the answer',
+          retryable: false,
+        });
+      }
+      if (empty && finish.reason !== 'length') {
+        throw new LlmCallError('empty_response', {
+          model: model.model,
+          providerMessage: `the provider returned no text and no tool call (finish reason '${finish.reason}')`,
+          retryable: true,
+        });
+      }
+
+      const usage = toTokenUsage(finish.usage);
+      const cost = priceCall(model.config, usage);
+      completed = true;
+      yield {
+        type: 'finish',
+        result: {
+          text,
+          reasoning: reasoningText,
+          toolCalls,
+          finishReason: finish.reason,
+          usage,
+          costUsd: cost.costUsd,
+          priced: cost.priced,
+          latencyMs: Date.now() - started,
+          responseModel: finish.modelId || model.model,
+          reasoningParts,
+          attempts: attemptNo,
+        },
+      };
+    } finally {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', relay);
+      if (!completed) controller.abort(new Error('LLM attempt abandoned'));
+      iterator?.return?.().catch(() => undefined);
+    }
+  }
+}
+
+type StreamPart = TextStreamPart<ToolSet>;
+
+interface StepSettings {
+  temperature?: number;
+  topP?: number;
+  maxOutputTokens?: number;
+  seed?: number;
+  stopSequences?: string[];
+  providerOptions?: ProviderOptions;
+}
+
+/** Profile settings, overridden by the request's, plus the provider's reasoning options. */
+export function stepSettings(request: LlmRequest): StepSettings {
+  const { config } = request.model;
+  const overrides = request.overrides ?? {};
+  const { binding, modelId } = providerOf(config.model);
+  const settings: StepSettings = {};
+  const temperature = overrides.temperature ?? config.temperature ?? undefined;
+  const topP = overrides.topP ?? config.top_p ?? undefined;
+  const maxOutputTokens =
+    overrides.maxOutputTokens ??
+    config.max_output_tokens ??
+    binding?.defaultMaxOutputTokens(modelId) ??
+    undefined;
+  if (temperature !== undefined) settings.temperature = temperature;
+  if (topP !== undefined) settings.topP = topP;
+  if (maxOutputTokens !== undefined) settings.maxOutputTokens = maxOutputTokens;
+  if (overrides.seed !== undefined) settings.seed = overrides.seed;
+  if (overrides.stop?.length) settings.stopSequences = overrides.stop;
+  if (config.reasoning_effort && binding) {
+    const providerOptions = binding.reasoning(config.reasoning_effort, modelId);
+    if (providerOptions && Object.keys(providerOptions).length) {
+      settings.providerOptions = providerOptions;
+    }
+  }
+  return settings;
+}
+
+/** The provider binding, or none for a name no binding knows (a hand-made model in tests). */
+function providerOf(model: string): { binding: ProviderBinding | null; modelId: string } {
+  try {
+    return bindingOf(model);
+  } catch {
+    return { binding: null, modelId: model };
+  }
+}
+
+function toTokenUsage(usage: LanguageModelUsage): TokenUsage {
+  return {
+    promptTokens: usage.inputTokens ?? 0,
+    completionTokens: usage.outputTokens ?? 0,
+    cacheReadTokens: usage.inputTokenDetails?.cacheReadTokens ?? 0,
+    cacheWriteTokens: usage.inputTokenDetails?.cacheWriteTokens ?? 0,
+    reasoningTokens: usage.outputTokenDetails?.reasoningTokens ?? 0,
+  };
+}
+
+function mergeMetadata(
+  a: ProviderMetadata | undefined,
+  b: ProviderMetadata | undefined,
+): ProviderMetadata | undefined {
+  if (!a) return b;
+  if (!b) return a;
+  const merged: ProviderMetadata = { ...a };
+  for (const [provider, values] of Object.entries(b)) {
+    merged[provider] = { ...merged[provider], ...values };
+  }
+  return merged;
+}
+
+/** The signal's reason, rethrown as is (the caller's `abort(reason)`; a DOMException by default). */
+function abortReason(signal: AbortSignal): Error {
+  return signal.reason as Error;
+}
+
+/** Waits `ms`; rejects with the signal's reason as soon as it aborts. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) {
+      reject(abortReason(signal));
+      return;
+    }
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(abortReason(signal));
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
