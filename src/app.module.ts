@@ -6,10 +6,11 @@ import { loggingParams } from './common/http/logging';
 import { agentConfig } from './config/agent.config';
 import { appConfig } from './config/app.config';
 import { authConfig } from './config/auth.config';
-import { chatConfig } from './config/chat.config';
+import { chatConfig, llmConfig } from './config/chat.config';
 import { databaseConfig } from './config/database.config';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
+import { ChatCompletionsModule } from './chat-completions/chat-completions.module';
 import { ConversationsModule } from './conversations/conversations.module';
 import { ModelsModule } from './models/models.module';
 import { ProfilesModule } from './profiles/profiles.module';
@@ -19,7 +20,7 @@ import { ProfilesModule } from './profiles/profiles.module';
     ConfigModule.forRoot({
       isGlobal: true,
       ignoreEnvFile: true, // load-env.ts reads .env itself, once, with validation
-      load: [appConfig, databaseConfig, authConfig, agentConfig, chatConfig],
+      load: [appConfig, databaseConfig, authConfig, agentConfig, chatConfig, llmConfig],
     }),
     LoggerModule.forRootAsync({
       inject: [appConfig.KEY],
@@ -31,6 +32,7 @@ import { ProfilesModule } from './profiles/profiles.module';
     ProfilesModule,
     ModelsModule,
     ConversationsModule,
+    ChatCompletionsModule,
   ],
 })
 export class AppModule {}

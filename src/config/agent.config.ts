@@ -8,6 +8,7 @@ export const agentConfig = registerAs('agent', () => {
     workspaceRoot: resolve(env.OH_WORKSPACE_PATH),
     maxIterations: env.OH_MAX_ITERATIONS,
     turnTimeoutMs: env.OH_TURN_TIMEOUT_S * 1000,
+    shutdownGraceMs: env.OH_SHUTDOWN_GRACE_S * 1000,
     /** Environment of agent shells: no session keys, secret key, database URL or other credentials. */
     shellEnv: env.shellEnv,
   };

@@ -8,3 +8,7 @@ export const chatConfig = registerAs('chat', () => {
     keepaliveMs: Math.round(env.OH_KEEPALIVE_S * 1000),
   };
 });
+
+export const llmConfig = registerAs('llm', () => ({
+  backoffBaseMs: loadEnv().OH_LLM_BACKOFF_MS,
+}));

@@ -82,12 +82,25 @@ export class EnvSchema {
   @Max(1_000_000)
   OH_MAX_PROFILES = 1000;
 
+  /** Seconds running turns get to finish at shutdown (SIGTERM) before they are cancelled. */
+  @Transform(toNumber)
+  @Min(0)
+  @Max(3600)
+  OH_SHUTDOWN_GRACE_S = 30;
+
   @IsIn(LOG_LEVELS)
   LOG_LEVEL: LogLevel = 'info';
 
   /** How streamed turns show tool steps when the request does not say (`X-OpenHands-Progress`). */
   @IsIn(STEP_RENDERINGS)
   OH_STEP_RENDERING: StepRendering = 'reasoning';
+
+  /** First backoff of LLM retries in ms (doubles per retry, with jitter; `Retry-After` wins). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(60_000)
+  OH_LLM_BACKOFF_MS = 2000;
 
   /** Seconds of silence on a stream before a `: keepalive` comment goes out. */
   @Transform(toNumber)

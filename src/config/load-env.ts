@@ -77,11 +77,14 @@ export function parseAppEnv(raw: Record<string, string | undefined>): AppEnv {
 }
 
 /** The service's own settings and anything that looks like a credential stay out of agent shells. */
-const NOT_FOR_SHELLS = /^(OH_|SESSION_API_KEY$|DATABASE_URL$|PGLITE_|NODE_OPTIONS$|npm_)|KEY|SECRET|TOKEN|PASSW|CREDENTIAL/i;
+const NOT_FOR_SHELLS =
+  /^(OH_|SESSION_API_KEY$|DATABASE_URL$|PGLITE_|NODE_OPTIONS$|npm_)|KEY|SECRET|TOKEN|PASSW|CREDENTIAL/i;
 
 function shellEnvOf(env: Record<string, string | undefined>): Record<string, string> {
   return Object.fromEntries(
-    Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined && !NOT_FOR_SHELLS.test(e[0])),
+    Object.entries(env).filter(
+      (e): e is [string, string] => e[1] !== undefined && !NOT_FOR_SHELLS.test(e[0]),
+    ),
   );
 }
 

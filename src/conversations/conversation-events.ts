@@ -26,11 +26,20 @@ export interface EventPayloads {
   llm_response: {
     text: string;
     reasoning?: string;
+    /** Reasoning blocks with their provider data (Anthropic signatures), replayed to the provider. */
+    reasoning_parts?: { text: string; provider_options?: Record<string, unknown> }[];
     finish_reason: string;
     llm_call_id: string;
     model: string;
   };
-  tool_call: { tool_call_id: string; tool: string; arguments: unknown; summary?: string };
+  tool_call: {
+    tool_call_id: string;
+    tool: string;
+    arguments: unknown;
+    summary?: string;
+    /** Provider data to send back with this call (Gemini thought signatures). */
+    provider_options?: Record<string, unknown>;
+  };
   tool_result: {
     tool_call_id: string;
     tool: string;

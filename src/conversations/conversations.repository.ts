@@ -94,7 +94,7 @@ export class ConversationsRepository {
         owner,
         c.workspaceDir,
         lastSeqOf(events, 0),
-        json(events),
+        eventsJson(events),
       ],
     );
     return rows[0] ? toConversation(rows[0]) : null;
@@ -129,7 +129,9 @@ export class ConversationsRepository {
         use.profileName,
         use.model,
         firstEvents.length,
-        json(firstEvents.map((e, i) => ({ ...e, n: i + 1 }))),
+        json(
+          firstEvents.map((e, i) => ({ ...toRawEvent({ ...e, seq: 0 } as StoredEvent), n: i + 1 })),
+        ),
       ],
     );
     const row = rows[0];
@@ -150,7 +152,7 @@ export class ConversationsRepository {
          SELECT e.id, $1, e.seq, e.kind, e.source, e.payload, e.created_at FROM ${EVENTS_FROM_JSON.replace('$EVENTS', '$2')}),
        calls AS (${INSERT_LLM_CALL.replace('$ID', '$1').replace('$CALLS', '$4')})
        UPDATE conversations SET last_seq = GREATEST(last_seq, $3), updated_at = now() WHERE id = $1`,
-      [conversationId, json(events), lastSeqOf(events, 0), json(calls.map(toRawCall))],
+      [conversationId, eventsJson(events), lastSeqOf(events, 0), json(calls.map(toRawCall))],
     );
   }
 
@@ -176,7 +178,7 @@ export class ConversationsRepository {
         conversationId,
         owner,
         status,
-        json(events),
+        eventsJson(events),
         lastSeqOf(events, 0),
         transcriptHash,
         json(calls.map(toRawCall)),
@@ -340,6 +342,16 @@ export class ConversationsRepository {
 }
 
 const json = (value: unknown) => JSON.stringify(value);
+
+const toRawEvent = (e: StoredEvent) => ({
+  id: e.id,
+  seq: e.seq,
+  kind: e.kind,
+  source: e.source,
+  payload: e.payload,
+  created_at: e.createdAt,
+});
+const eventsJson = (events: StoredEvent[]) => json(events.map(toRawEvent));
 const lastSeqOf = (events: { seq: number }[], fallback: number) =>
   events.reduce((max, e) => Math.max(max, e.seq), fallback);
 

@@ -5,7 +5,7 @@ import type { ConversationsRepository } from './conversations.repository';
 import type { Conversation, ExecutionStatus } from './entities/conversation.entity';
 
 export const stamp = (event: NewEvent, seq: number): StoredEvent =>
-  ({ ...event, id: randomUUID(), seq, createdAt: new Date().toISOString() }) as StoredEvent;
+  ({ ...event, id: randomUUID(), seq, createdAt: new Date().toISOString() });
 
 /**
  * A turn's write access to its conversation, held while the turn lock is. Every append is one

@@ -3,13 +3,17 @@ import { ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { Public } from '../common/auth/public.decorator';
 import { ReadinessDto, ServerInfoDto, StatusDto } from './dto/health.dto';
+import { ToolRegistry } from '../agent/tools/tool-registry';
 import { HealthService } from './health.service';
 
 @ApiTags('health')
 @Public()
 @Controller()
 export class HealthController {
-  constructor(private readonly health: HealthService) {}
+  constructor(
+    private readonly health: HealthService,
+    private readonly tools: ToolRegistry,
+  ) {}
 
   /** Liveness: the process answers. */
   @Get('alive')
@@ -35,6 +39,6 @@ export class HealthController {
   /** Name, version, uptime and the agent's tools. */
   @Get('server_info')
   serverInfo(): ServerInfoDto {
-    return this.health.info([]);
+    return this.health.info(this.tools.names());
   }
 }

@@ -50,7 +50,7 @@ export class EventDto {
       kind: e.kind,
       source: e.source,
       timestamp: e.createdAt,
-      payload: e.payload as Record<string, unknown>,
+      payload: e.payload,
     };
   }
 }

@@ -1,0 +1,29 @@
+import { Module } from '@nestjs/common';
+import type { ConfigType } from '@nestjs/config';
+import { agentConfig } from '../config/agent.config';
+import { ConversationsModule } from '../conversations/conversations.module';
+import { ModelsModule } from '../models/models.module';
+import { AgentLifecycle } from './agent-lifecycle';
+import { AgentRunner } from './agent-runner';
+import { Condenser } from './condenser';
+import { ToolRegistry } from './tools/tool-registry';
+import { LocalWorkspaceRuntime } from './workspace/local-runtime';
+import { WORKSPACE_RUNTIME } from './workspace/workspace-runtime';
+
+@Module({
+  imports: [ConversationsModule, ModelsModule],
+  providers: [
+    AgentRunner,
+    AgentLifecycle,
+    Condenser,
+    ToolRegistry,
+    {
+      provide: WORKSPACE_RUNTIME,
+      inject: [agentConfig.KEY],
+      useFactory: (agent: ConfigType<typeof agentConfig>) =>
+        new LocalWorkspaceRuntime({ shellEnv: agent.shellEnv }),
+    },
+  ],
+  exports: [AgentRunner, ToolRegistry],
+})
+export class AgentModule {}

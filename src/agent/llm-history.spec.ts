@@ -1,0 +1,150 @@
+import type { NewEvent, StoredEvent } from '../conversations/conversation-events';
+import { toModelMessages } from './llm-history';
+
+const log = (...events: NewEvent[]): StoredEvent[] =>
+  events.map(
+    (e, i) =>
+      ({ ...e, id: `e${i + 1}`, seq: i + 1, createdAt: '2026-01-01T00:00:00Z' }),
+  );
+
+const user = (text: string, extra: object = {}): NewEvent => ({
+  kind: 'user_message',
+  source: 'user',
+  payload: { text, ...extra },
+});
+const response = (text: string): NewEvent => ({
+  kind: 'llm_response',
+  source: 'agent',
+  payload: { text, finish_reason: 'tool_calls', llm_call_id: 'c', model: 'm' },
+});
+const call = (id: string, tool: string, args: unknown): NewEvent => ({
+  kind: 'tool_call',
+  source: 'agent',
+  payload: { tool_call_id: id, tool, arguments: args },
+});
+const result = (id: string, tool: string, output: string, isError = false): NewEvent => ({
+  kind: 'tool_result',
+  source: 'environment',
+  payload: { tool_call_id: id, tool, output, is_error: isError },
+});
+
+describe(toModelMessages.name, () => {
+  it('rebuilds user, assistant tool calls and their results in order', () => {
+    const messages = toModelMessages(
+      log(
+        user('list files'),
+        response('Looking.'),
+        call('a', 'terminal', { command: 'ls' }),
+        call('b', 'think', { thought: 'x' }),
+        result('a', 'terminal', 'x.txt'),
+        result('b', 'think', 'logged'),
+      ),
+    );
+    expect(messages).toEqual([
+      { role: 'user', content: 'list files' },
+      {
+        role: 'assistant',
+        content: [
+          { type: 'text', text: 'Looking.' },
+          { type: 'tool-call', toolCallId: 'a', toolName: 'terminal', input: { command: 'ls' } },
+          { type: 'tool-call', toolCallId: 'b', toolName: 'think', input: { thought: 'x' } },
+        ],
+      },
+      {
+        role: 'tool',
+        content: [
+          {
+            type: 'tool-result',
+            toolCallId: 'a',
+            toolName: 'terminal',
+            output: { type: 'text', value: 'x.txt' },
+          },
+          {
+            type: 'tool-result',
+            toolCallId: 'b',
+            toolName: 'think',
+            output: { type: 'text', value: 'logged' },
+          },
+        ],
+      },
+    ]);
+  });
+
+  it('gives a call interrupted before its result a placeholder result, so providers accept the history', () => {
+    const messages = toModelMessages(
+      log(
+        user('run it'),
+        response(''),
+        call('a', 'terminal', { command: 'sleep 60' }),
+        { kind: 'interrupted', source: 'system', payload: { message: 'gone' } },
+        user('again'),
+      ),
+    );
+    expect(messages[2]).toEqual({
+      role: 'tool',
+      content: [
+        expect.objectContaining({
+          toolCallId: 'a',
+          output: { type: 'error-text', value: expect.stringContaining('interrupted') },
+        }),
+      ],
+    });
+    expect(messages[3]).toEqual({ role: 'user', content: 'again' });
+  });
+
+  it('replaces the events a condensation covers with its summary', () => {
+    const messages = toModelMessages(
+      log(
+        user('goal'),
+        response('step one'),
+        call('a', 'terminal', { command: 'ls' }),
+        result('a', 'terminal', 'out'),
+        response('done'),
+        {
+          kind: 'condensation',
+          source: 'system',
+          payload: { summary: 'ran ls', from_seq: 2, to_seq: 4, llm_call_id: 'c' },
+        },
+      ),
+    );
+    expect(messages).toEqual([
+      {
+        role: 'user',
+        content: [
+          { type: 'text', text: 'goal' },
+          { type: 'text', text: expect.stringContaining('ran ls') },
+        ],
+      },
+      { role: 'assistant', content: [{ type: 'text', text: 'done' }] },
+    ]);
+  });
+
+  it('keeps seeded turns, turns arguments that are not objects into objects, and sends images', () => {
+    const messages = toModelMessages(
+      log(
+        user('earlier', { seeded: true }),
+        { kind: 'assistant_message', source: 'agent', payload: { text: 'reply', seeded: true } },
+        user('look', { images: ['data:image/png;base64,AAAA', 'https://example.com/a.png'] }),
+        response(''),
+        call('a', 'terminal', '{not json'),
+        result('a', 'terminal', 'Error validating', true),
+      ),
+    );
+    expect(messages[0]).toEqual({ role: 'user', content: 'earlier' });
+    expect(messages[1]).toEqual({ role: 'assistant', content: 'reply' });
+    expect(messages[2]).toEqual({
+      role: 'user',
+      content: [
+        { type: 'text', text: 'look' },
+        { type: 'image', image: 'AAAA', mediaType: 'image/png' },
+        { type: 'image', image: new URL('https://example.com/a.png') },
+      ],
+    });
+    expect(messages[3]).toMatchObject({
+      content: [{ type: 'tool-call', input: { invalid_arguments: '{not json' } }],
+    });
+    expect(messages[4]).toMatchObject({
+      content: [{ output: { type: 'error-text', value: 'Error validating' } }],
+    });
+  });
+});

@@ -1,0 +1,174 @@
+import type {
+  AssistantContent,
+  ModelMessage,
+  ProviderMetadata,
+  ToolContent,
+  UserContent,
+} from 'ai';
+import type { EventPayloads, StoredEvent } from '../conversations/conversation-events';
+
+const INTERRUPTED_RESULT = '[No result: the turn was interrupted before this call finished.]';
+
+/**
+ * The LLM's view of a conversation, rebuilt from its event log: user messages, assistant steps
+ * (text plus tool calls), tool results and nudges. The latest condensation replaces the events it
+ * covers with its summary. Calls left without a result (an interrupted turn) get a placeholder one,
+ * since providers reject a tool call without its result.
+ */
+export function toModelMessages(events: readonly StoredEvent[]): ModelMessage[] {
+  const condensation = latestCondensation(events);
+  const messages: ModelMessage[] = [];
+  let assistant: Exclude<AssistantContent, string> | null = null;
+  let pendingCalls = new Map<string, string>(); // id → tool name, awaiting results
+  let results: ToolContent = [];
+
+  const flushAssistant = () => {
+    if (assistant && assistant.length > 0) messages.push({ role: 'assistant', content: assistant });
+    assistant = null;
+  };
+  const flushResults = () => {
+    for (const [id, tool] of pendingCalls)
+      results.push(toolResult(id, tool, INTERRUPTED_RESULT, true));
+    pendingCalls = new Map();
+    if (results.length > 0) messages.push({ role: 'tool', content: results });
+    results = [];
+  };
+  const flush = () => {
+    flushAssistant();
+    flushResults();
+  };
+
+  for (const event of events) {
+    if (condensation && event.seq >= condensation.from_seq && event.seq <= condensation.to_seq) {
+      if (event.seq === condensation.from_seq) {
+        flush();
+        messages.push({ role: 'user', content: summaryMessage(condensation.summary) });
+      }
+      continue;
+    }
+    switch (event.kind) {
+      case 'user_message':
+        flush();
+        messages.push({ role: 'user', content: userContent(event.payload) });
+        break;
+      case 'assistant_message':
+        flush();
+        messages.push({ role: 'assistant', content: event.payload.text });
+        break;
+      case 'llm_response':
+        flush();
+        assistant = [];
+        for (const part of event.payload.reasoning_parts ?? []) {
+          assistant.push({
+            type: 'reasoning',
+            text: part.text,
+            ...providerOptions(part.provider_options),
+          });
+        }
+        if (event.payload.text) assistant.push({ type: 'text', text: event.payload.text });
+        break;
+      case 'tool_call':
+        assistant ??= [];
+        assistant.push({
+          type: 'tool-call',
+          toolCallId: event.payload.tool_call_id,
+          toolName: event.payload.tool,
+          input: asObject(event.payload.arguments),
+          ...providerOptions(event.payload.provider_options),
+        });
+        pendingCalls.set(event.payload.tool_call_id, event.payload.tool);
+        break;
+      case 'tool_result':
+        flushAssistant();
+        pendingCalls.delete(event.payload.tool_call_id);
+        results.push(
+          toolResult(
+            event.payload.tool_call_id,
+            event.payload.tool,
+            event.payload.output,
+            event.payload.is_error,
+          ),
+        );
+        break;
+      case 'nudge':
+        flush();
+        messages.push({ role: 'user', content: event.payload.text });
+        break;
+      case 'condensation':
+      case 'turn_end':
+      case 'error':
+      case 'interrupted':
+        break;
+    }
+  }
+  flush();
+  return mergeConsecutiveUsers(messages);
+}
+
+export function latestCondensation(
+  events: readonly StoredEvent[],
+): EventPayloads['condensation'] | null {
+  for (let i = events.length - 1; i >= 0; i--) {
+    const event = events[i];
+    if (event.kind === 'condensation') return event.payload;
+  }
+  return null;
+}
+
+/** Provider data as the AI SDK takes it back (`providerOptions` on a part). */
+const providerOptions = (options: Record<string, unknown> | undefined) =>
+  options ? { providerOptions: options as ProviderMetadata } : {};
+
+export const summaryMessage = (summary: string) =>
+  `[Summary of the earlier part of this conversation, which was condensed to fit the context window]\n${summary}`;
+
+function userContent(payload: EventPayloads['user_message']): UserContent {
+  if (!payload.images?.length) return payload.text;
+  return [
+    { type: 'text', text: payload.text },
+    ...payload.images.map((url) => {
+      const data = /^data:([^;,]+);base64,(.*)$/s.exec(url);
+      return data
+        ? { type: 'image' as const, image: data[2], mediaType: data[1] }
+        : { type: 'image' as const, image: new URL(url) };
+    }),
+  ];
+}
+
+function toolResult(
+  toolCallId: string,
+  toolName: string,
+  output: string,
+  isError: boolean,
+): ToolContent[number] {
+  return {
+    type: 'tool-result',
+    toolCallId,
+    toolName,
+    output: isError ? { type: 'error-text', value: output } : { type: 'text', value: output },
+  };
+}
+
+/** Providers want tool inputs as objects; a malformed one is kept visible rather than dropped. */
+function asObject(input: unknown): Record<string, unknown> {
+  if (typeof input === 'object' && input !== null && !Array.isArray(input))
+    return input as Record<string, unknown>;
+  return { invalid_arguments: typeof input === 'string' ? input : JSON.stringify(input) };
+}
+
+/** Two user messages in a row (a nudge after an interrupted turn, say) are joined: some providers insist on alternation. */
+function mergeConsecutiveUsers(messages: ModelMessage[]): ModelMessage[] {
+  const merged: ModelMessage[] = [];
+  for (const message of messages) {
+    const previous = merged.at(-1);
+    if (previous?.role === 'user' && message.role === 'user') {
+      previous.content = [...asParts(previous.content), ...asParts(message.content)];
+    } else {
+      merged.push(message);
+    }
+  }
+  return merged;
+}
+
+const asParts = (content: UserContent): Exclude<UserContent, string> =>
+  typeof content === 'string' ? [{ type: 'text', text: content }] : content;
