@@ -1,0 +1,15 @@
+import { Module } from '@nestjs/common';
+import { AgentModule } from '../agent/agent.module';
+import { ConversationsModule } from '../conversations/conversations.module';
+import { ModelsModule } from '../models/models.module';
+import { ChatCompletionsController } from './chat-completions.controller';
+import { BackgroundTaskRunner } from './background-task-runner';
+import { ChatCompletionsService } from './chat-completions.service';
+import { ConversationResolver } from './conversation-resolver';
+
+@Module({
+  imports: [AgentModule, ConversationsModule, ModelsModule],
+  controllers: [ChatCompletionsController],
+  providers: [ChatCompletionsService, ConversationResolver, BackgroundTaskRunner],
+})
+export class ChatCompletionsModule {}

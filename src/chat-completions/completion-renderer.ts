@@ -1,0 +1,58 @@
+import { randomUUID } from 'node:crypto';
+import type { TurnOutcome } from '../agent/agent-events';
+import { AppError } from '../common/errors/app-error';
+import type { TurnUsage } from '../conversations/conversation-events';
+import type { ChatCompletionDto, CompletionUsageDto } from './dto/chat-completion.dto';
+
+export const completionId = () => `chatcmpl-${randomUUID().replaceAll('-', '')}`;
+export const unixNow = () => Math.floor(Date.now() / 1000);
+
+export function usageOf(usage: TurnUsage): CompletionUsageDto {
+  return {
+    prompt_tokens: usage.prompt_tokens,
+    completion_tokens: usage.completion_tokens,
+    total_tokens: usage.prompt_tokens + usage.completion_tokens,
+    prompt_tokens_details: { cached_tokens: usage.cache_read_tokens },
+    completion_tokens_details: { reasoning_tokens: usage.reasoning_tokens },
+    cost_usd: Number(usage.cost_usd.toFixed(10)),
+  };
+}
+
+export const finishReasonOf = (outcome: TurnOutcome): 'stop' | 'length' =>
+  outcome.reason === 'length' ? 'length' : 'stop';
+
+/** A failed or cancelled turn as the error the client gets. */
+export function failureOf(outcome: TurnOutcome): AppError | null {
+  if (outcome.error) return outcome.error;
+  if (outcome.reason === 'cancelled') {
+    return new AppError(
+      'conflict',
+      'agent.turn_cancelled',
+      'The turn was cancelled before it finished.',
+      {
+        headers: { 'x-should-retry': 'false' },
+      },
+    );
+  }
+  return null;
+}
+
+/** The non-streaming `chat.completion` body of a finished turn. */
+export function completionOf(outcome: TurnOutcome, model: string): ChatCompletionDto {
+  return {
+    id: completionId(),
+    object: 'chat.completion',
+    created: unixNow(),
+    model,
+    choices: [
+      {
+        index: 0,
+        message: { role: 'assistant', content: outcome.answer, refusal: null },
+        finish_reason: finishReasonOf(outcome),
+        logprobs: null,
+      },
+    ],
+    usage: usageOf(outcome.usage),
+    system_fingerprint: null,
+  };
+}
