@@ -1,0 +1,56 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+const ROOT = join(__dirname, '..', '..');
+export const MAIN_JS = join(ROOT, 'dist', 'main.js');
+
+function newestSource(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestSource(path) : statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+const mtime = (path: string) => {
+  try {
+    return statSync(path).mtimeMs;
+  } catch {
+    return 0;
+  }
+};
+
+/**
+ * Tests that run the service as a child process (the example, crash recovery) need `dist/`.
+ * CI builds first; locally this builds when `dist/main.js` is missing or older than `src/`,
+ * once, even with several jest workers asking at the same time.
+ */
+export function ensureBuilt(): void {
+  if (mtime(MAIN_JS) >= newestSource(join(ROOT, 'src'))) return;
+  const lock = join(ROOT, 'dist.build-lock');
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch {
+      execFileSync('sleep', ['0.2']);
+      if (mtime(MAIN_JS) >= newestSource(join(ROOT, 'src'))) return;
+    }
+  }
+  try {
+    if (mtime(MAIN_JS) < newestSource(join(ROOT, 'src'))) {
+      execFileSync(
+        process.execPath,
+        [join(ROOT, 'node_modules', '@nestjs', 'cli', 'bin', 'nest.js'), 'build'],
+        {
+          cwd: ROOT,
+          stdio: 'ignore',
+        },
+      );
+    }
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
