@@ -62,11 +62,18 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
     bufferLogs: true,
     abortOnError: false,
   });
-  await configureApp(app);
-  await app.listen(0, '127.0.0.1');
+  try {
+    await configureApp(app);
+    await app.listen(0, '127.0.0.1');
+  } catch (err) {
+    await app.close(); // a half-started app would keep jest from ever exiting
+    await database.drop();
+    throw err;
+  }
   const address = app.getHttpServer().address() as { port: number };
   const url = `http://127.0.0.1:${address.port}`;
-  const key = merged.OH_SESSION_API_KEYS_0 ?? 'none';
+  // With no key configured (open access) any value will do; the OpenAI client insists on one.
+  const key = merged.OH_SESSION_API_KEYS_0 || 'none';
 
   return {
     app,
