@@ -11,8 +11,9 @@ const PROFILES_LOCK = 0x6c6c6d70; // 'llmp'
 export class ProfilesRepository {
   constructor(@InjectRepository(LlmProfile) private readonly orm: Repository<LlmProfile>) {}
 
+  /** Sorted by name in code-point order (COLLATE "C"), the same on every database and locale. */
   findAll(): Promise<LlmProfile[]> {
-    return this.orm.find({ order: { name: 'ASC' } });
+    return this.orm.createQueryBuilder('p').orderBy('p.name COLLATE "C"', 'ASC').getMany();
   }
 
   findByName(name: string): Promise<LlmProfile | null> {
