@@ -8,7 +8,7 @@ export const authConfig = registerAs('auth', () => {
     /** Accepted session keys; empty means open access (only allowed on loopback). */
     sessionKeys: env.sessionKeys,
     /** Material for the secret-encryption key, in the order API.md section 1 gives. */
-    secretKey: env.OH_SECRET_KEY ?? env.sessionKeys[0],
+    secretKey: env.OH_SECRET_KEY ?? env.sessionKeys.at(0), // undefined: none configured
     /** Where a generated secret key is kept when none is configured. */
     generatedKeyFile: resolve(env.OH_PERSISTENCE_DIR, 'secret.key'),
   };

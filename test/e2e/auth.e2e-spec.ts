@@ -154,12 +154,13 @@ describe('authentication', () => {
     });
 
     it('reads header names case-insensitively', async () => {
-      for (const headers of [
+      const spellings: Record<string, string>[] = [
         { 'X-SESSION-API-KEY': TEST_KEY },
         { 'x-session-api-key': TEST_KEY },
         { AUTHORIZATION: `Bearer ${TEST_KEY}` },
         { authorization: `bearer ${TEST_KEY}` },
-      ]) {
+      ];
+      for (const headers of spellings) {
         expect(await rawGet(`${t.url}/v1/models`, headers)).toBe(200);
       }
     });
