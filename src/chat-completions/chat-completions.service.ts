@@ -1,13 +1,16 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import type { ConfigType } from '@nestjs/config';
 import type { AgentEvent, TurnOutcome } from '../agent/agent-events';
 import { AgentRunner } from '../agent/agent-runner';
-import type { CancelReason } from '../conversations/active-turns';
+import { AppError } from '../common/errors/app-error';
+import { agentConfig } from '../config/agent.config';
+import { ActiveTurns, type CancelReason } from '../conversations/active-turns';
 import { ConversationsService } from '../conversations/conversations.service';
-import type { LlmRequest } from '../models/llm-types';
+import type { LlmRequest, ResolvedModel } from '../models/llm-types';
 import { ModelsService } from '../models/models.service';
 import { BackgroundTaskRunner } from './background-task-runner';
 import { isBackgroundTask } from './background-task';
-import { titleOf, toTurnRequest } from './chat-request';
+import { titleOf, toTurnRequest, type TurnRequest } from './chat-request';
 import { ConversationResolver, type ResolveInput } from './conversation-resolver';
 import type { CreateChatCompletionDto } from './dto/create-chat-completion.dto';
 
@@ -28,6 +31,8 @@ export class ChatCompletionsService {
     private readonly resolver: ConversationResolver,
     private readonly agent: AgentRunner,
     private readonly background: BackgroundTaskRunner,
+    private readonly active: ActiveTurns,
+    @Inject(agentConfig.KEY) private readonly limits: ConfigType<typeof agentConfig>,
   ) {}
 
   async start(
@@ -36,6 +41,24 @@ export class ChatCompletionsService {
   ): Promise<StartedTurn> {
     const request = toTurnRequest(body.messages);
     const model = await this.models.resolve(body.model);
+    const release = this.active.tryReserve(this.limits.maxConcurrentTurns);
+    if (!release) throw tooManyTurns(this.limits.maxConcurrentTurns);
+    try {
+      const turn = await this.begin(body, headers, request, model);
+      void turn.outcome.finally(release);
+      return turn;
+    } catch (err) {
+      release();
+      throw err;
+    }
+  }
+
+  private async begin(
+    body: CreateChatCompletionDto,
+    headers: ResolveInput['headers'],
+    request: TurnRequest,
+    model: ResolvedModel,
+  ): Promise<StartedTurn> {
     if (isBackgroundTask(body.messages)) {
       const direct = this.background.start(body.messages, model, overridesOf(body));
       return {
@@ -99,3 +122,11 @@ function overridesOf(body: CreateChatCompletionDto): LlmRequest['overrides'] {
     seed: body.seed ?? undefined,
   };
 }
+
+const tooManyTurns = (limit: number) =>
+  new AppError(
+    'rate_limited',
+    'chat.too_many_turns',
+    `This server is running its maximum of ${limit} concurrent turns (OH_MAX_CONCURRENT_TURNS); retry shortly.`,
+    { headers: { 'Retry-After': '1' } },
+  );

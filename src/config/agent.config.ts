@@ -9,6 +9,7 @@ export const agentConfig = registerAs('agent', () => {
     maxIterations: env.OH_MAX_ITERATIONS,
     turnTimeoutMs: env.OH_TURN_TIMEOUT_S * 1000,
     shutdownGraceMs: env.OH_SHUTDOWN_GRACE_S * 1000,
+    maxConcurrentTurns: env.OH_MAX_CONCURRENT_TURNS,
     /** Environment of agent shells: no session keys, secret key, database URL or other credentials. */
     shellEnv: env.shellEnv,
   };

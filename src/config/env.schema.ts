@@ -76,6 +76,13 @@ export class EnvSchema {
   @Max(86_400)
   OH_TURN_TIMEOUT_S = 900;
 
+  /** Turns (and direct calls) one process runs at once; more get 429 with Retry-After. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(100_000)
+  OH_MAX_CONCURRENT_TURNS = 1000;
+
   @Transform(toInt)
   @IsInt()
   @Min(1)

@@ -12,9 +12,26 @@ interface ActiveTurn {
 @Injectable()
 export class ActiveTurns {
   private readonly turns = new Map<string, ActiveTurn>();
+  private reserved = 0;
 
   get size(): number {
     return this.turns.size;
+  }
+
+  /**
+   * Claims one of `limit` slots for a turn about to start; `null` when all are taken. The returned
+   * function gives the slot back (call it once the turn has ended, or if it never started).
+   */
+  tryReserve(limit: number): (() => void) | null {
+    if (this.reserved >= limit) return null;
+    this.reserved++;
+    let released = false;
+    return () => {
+      if (!released) {
+        released = true;
+        this.reserved--;
+      }
+    };
   }
 
   register(conversationId: string, controller: AbortController, done: Promise<unknown>): void {
