@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { ActiveTurns } from './active-turns';
+import { CancelSignals } from './cancel-signals';
 import { ConversationsController } from './conversations.controller';
 import { ConversationsRepository } from './conversations.repository';
 import { ConversationsService } from './conversations.service';
@@ -16,7 +17,14 @@ import { TurnLeases } from './turn-leases';
     TypeOrmModule.forFeature([Conversation, ConversationEvent, LlmCall, ConversationAlias]),
   ],
   controllers: [ConversationsController],
-  providers: [ConversationsService, ConversationsRepository, ActiveTurns, HistoryCache, TurnLeases],
+  providers: [
+    CancelSignals,
+    ConversationsService,
+    ConversationsRepository,
+    ActiveTurns,
+    HistoryCache,
+    TurnLeases,
+  ],
   exports: [ConversationsService, ActiveTurns],
 })
 export class ConversationsModule {}

@@ -4,6 +4,7 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs
 import type { ConfigType } from '@nestjs/config';
 import { agentConfig } from '../config/agent.config';
 import { ActiveTurns } from './active-turns';
+import { CancelSignals } from './cancel-signals';
 import type { NewEvent, StoredEvent } from './conversation-events';
 import { conversationBusy, conversationNotFound } from './conversations.errors';
 import {
@@ -26,6 +27,9 @@ export interface BeginTurn {
   input: NewEvent;
 }
 
+/** How long a cancel relayed to another process is awaited before the API answers. */
+const CANCEL_WAIT_MS = 5_000;
+
 export type DeleteListener = (conversationId: string) => Promise<void> | void;
 
 @Injectable()
@@ -38,6 +42,7 @@ export class ConversationsService implements OnApplicationBootstrap {
     private readonly leases: TurnLeases,
     private readonly active: ActiveTurns,
     private readonly cache: HistoryCache,
+    private readonly signals: CancelSignals,
     @Inject(agentConfig.KEY) private readonly agent: ConfigType<typeof agentConfig>,
   ) {}
 
@@ -170,9 +175,21 @@ export class ConversationsService implements OnApplicationBootstrap {
     return this.conversations.findByTranscriptHash(profileName, hash);
   }
 
-  /** Cancels the turn running in this process. False when none runs here. */
-  cancel(id: string): Promise<boolean> {
-    return this.active.cancel(id, 'cancelled');
+  /**
+   * Cancels the conversation's running turn, in this process or (on PostgreSQL) in the one that
+   * runs it, and waits until the turn has recorded its end. False when no turn was running.
+   */
+  async cancel(id: string): Promise<boolean> {
+    if (await this.active.cancel(id, 'cancelled')) return true;
+    const conversation = await this.conversations.findById(id);
+    if (conversation?.executionStatus !== 'running' || !this.signals.relays) return false;
+    await this.signals.broadcast(id);
+    const until = Date.now() + CANCEL_WAIT_MS;
+    while (Date.now() < until) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      if ((await this.conversations.findById(id))?.executionStatus !== 'running') return true;
+    }
+    return false;
   }
 
   /** Cancels a running turn, disposes what the agent keeps for it, removes rows and workspace. */
