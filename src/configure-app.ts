@@ -6,6 +6,7 @@ import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import { BEARER_SCHEME, SESSION_KEY_SCHEME } from './common/auth/api-key-auth.decorator';
 import { expressErrorHandler, HttpErrorFilter } from './common/errors/http-error.filter';
+import { applyPluginResponses } from './common/http/openapi-responses';
 import { requestId } from './common/http/request-id.middleware';
 import { validationPipe } from './common/http/validation';
 import { appConfig } from './config/app.config';
@@ -37,6 +38,7 @@ export async function configureApp(app: INestApplication): Promise<INestApplicat
   app.enableShutdownHooks();
 
   await SwaggerModule.loadPluginMetadata(metadata);
+  await applyPluginResponses(metadata);
   SwaggerModule.setup('docs', app, () => openApiDocument(app), {
     jsonDocumentUrl: 'openapi.json',
     yamlDocumentUrl: 'openapi.yaml',
@@ -57,7 +59,12 @@ export function openApiDocument(app: INestApplication): OpenAPIObject {
     .setVersion('1')
     .addApiKey({ type: 'apiKey', in: 'header', name: 'X-Session-API-Key' }, SESSION_KEY_SCHEME)
     .addBearerAuth(
-      { type: 'http', scheme: 'bearer', description: 'The session key' },
+      {
+        type: 'http',
+        scheme: 'bearer',
+        bearerFormat: 'session key',
+        description: 'The session key',
+      },
       BEARER_SCHEME,
     )
     .build();

@@ -1,4 +1,5 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
@@ -94,6 +95,10 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
       });
     },
     close: async () => {
+      // A response body a test did not read keeps its keep-alive socket busy, and the server
+      // would wait for it (seconds) before closing; the test is over, so cut them all.
+      const server: Server = app.getHttpServer();
+      server.closeAllConnections();
       await app.close();
       await database.drop();
       rmSync(dir, { recursive: true, force: true });
