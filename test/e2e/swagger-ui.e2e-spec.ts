@@ -1,0 +1,104 @@
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { createTestApp, TEST_KEY, type TestApp } from '../support/create-test-app';
+
+/** Debian's chromium (`apt-get install chromium`; .ci/run installs it when missing). */
+const CHROMIUM = '/usr/bin/chromium';
+/** The machine has no outside network: nothing may try to reach it. */
+const FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+const ARTIFACTS = join(__dirname, '..', 'artifacts');
+
+describe('Swagger UI in a real browser', () => {
+  let t: TestApp;
+  let profileDir: string;
+  let browser: BrowserContext;
+  let page: Page;
+  const problems: string[] = [];
+
+  beforeAll(async () => {
+    t = await createTestApp();
+    const saved = await t.request('/api/profiles/ui-demo', {
+      method: 'POST',
+      json: { llm: { model: 'openai/gpt-4o-mini' } },
+    });
+    expect(saved.status).toBe(201);
+
+    // A fresh profile every run. chromium.launch() refuses a --user-data-dir argument and makes
+    // its own temporary one; a persistent context on our own temp dir makes that explicit.
+    profileDir = mkdtempSync(join(tmpdir(), 'gw-chromium-'));
+    browser = await chromium.launchPersistentContext(profileDir, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: FLAGS,
+      viewport: { width: 1280, height: 1600 },
+    });
+    page = browser.pages()[0] ?? (await browser.newPage());
+    page.setDefaultTimeout(10_000);
+    page.on('console', (msg) => {
+      if (msg.type() === 'error') problems.push(msg.text());
+    });
+    page.on('pageerror', (err) => problems.push(err.message));
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    if (profileDir) rmSync(profileDir, { recursive: true, force: true });
+    await t?.close();
+  });
+
+  it('authorizes with a session key and runs GET /v1/models with "Try it out"', async () => {
+    await page.goto(`${t.url}/docs`);
+    await page.locator('.swagger-ui .info .title').waitFor();
+    expect(await page.locator('.swagger-ui .info .title').innerText()).toContain('agent-gateway');
+
+    const operation = page.locator('#operations-models-ModelsController_list');
+    await operation.locator('.opblock-summary').click();
+    await operation.getByRole('button', { name: 'Try it out' }).click();
+    const execute = operation.getByRole('button', { name: 'Execute' });
+    const status = operation.locator('.live-responses-table .response .response-col_status');
+
+    // Not authorized yet: the gateway refuses.
+    await execute.click();
+    await expect(status.first().innerText()).resolves.toContain('401');
+
+    // Authorize: both schemes are offered; fill in the session-key header one.
+    await page.locator('.swagger-ui .auth-wrapper button.authorize').click();
+    const modal = page.locator('.dialog-ux .modal-ux');
+    await modal.waitFor();
+    const sessionKey = modal.locator('.auth-container', { hasText: 'X-Session-API-Key' });
+    await expect(modal.locator('.auth-container').count()).resolves.toBe(2);
+    await sessionKey.locator('input').fill(TEST_KEY);
+    await sessionKey.locator('button.authorize').click();
+    await sessionKey.locator('button', { hasText: 'Logout' }).waitFor(); // now authorized
+    await modal.locator('button.close-modal').click();
+
+    await operation.getByRole('button', { name: 'Clear' }).click();
+    await execute.click();
+    await status.first().filter({ hasText: '200' }).waitFor();
+    const body = await operation
+      .locator('.live-responses-table .response-col_description pre')
+      .first()
+      .innerText();
+    expect(JSON.parse(body)).toEqual({
+      object: 'list',
+      data: [expect.objectContaining({ id: 'openhands_ui-demo', object: 'model' })],
+    });
+
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'swagger-ui-models.png'), fullPage: true });
+
+    // Under helmet's Content-Security-Policy the UI ran without a single refused resource.
+    expect(problems.filter((p) => !/401 \(Unauthorized\)/.test(p))).toEqual([]);
+  });
+});
