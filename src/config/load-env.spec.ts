@@ -76,6 +76,7 @@ describe('parseAppEnv', () => {
     ]) {
       expect({ variable, named: named(variable) }).toEqual({ variable, named: true });
     }
+    expect(error.problems).toHaveLength(10); // one line per variable, however many rules it broke
     expect(error.message.split('\n')[0]).toBe('Invalid configuration:');
     for (const problem of error.problems) expect(error.message).toContain(problem);
   });

@@ -90,7 +90,8 @@ function shellEnvOf(env: Record<string, string | undefined>): Record<string, str
 
 function describe(error: ValidationError): string[] {
   const value = /KEY|SECRET|URL/.test(error.property) ? '(hidden)' : JSON.stringify(error.value);
-  return Object.values(error.constraints ?? {}).map((c) => `${error.property}=${value}: ${c}`);
+  const messages = Object.values(error.constraints ?? {});
+  return messages.length > 0 ? [`${error.property}=${value}: ${messages.join('; ')}`] : [];
 }
 
 /** `NAME_0`, `NAME_1`, … in numeric order. */
