@@ -24,6 +24,8 @@ export class AssistantMessageDto {
   role!: 'assistant';
   /** The final answer: the `finish` message or the turn's last assistant text. */
   content!: string;
+  /** Always `null`. */
+  @ApiProperty({ type: String, nullable: true })
   refusal!: null;
 }
 
@@ -33,6 +35,8 @@ export class ChoiceDto {
   /** `length` when the iteration limit ended the turn. */
   @ApiProperty({ enum: ['stop', 'length'] })
   finish_reason!: 'stop' | 'length';
+  /** Always `null`. */
+  @ApiProperty({ type: Object, nullable: true })
   logprobs!: null;
 }
 
@@ -46,5 +50,7 @@ export class ChatCompletionDto {
   model!: string;
   choices!: ChoiceDto[];
   usage!: CompletionUsageDto;
+  /** Always `null`. */
+  @ApiProperty({ type: String, nullable: true })
   system_fingerprint!: null;
 }
