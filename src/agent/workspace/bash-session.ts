@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { killProcessTree, signal } from './process-tree';
 import { AnsiStripper, OutputCollector } from './terminal-output';
-import { resolveWorkspacePath } from './workspace-paths';
+import { createFileInside, resolveWorkspacePath } from './workspace-paths';
 import type {
   StillRunningReason,
   TerminalRefusal,
@@ -479,7 +479,7 @@ export class BashSession {
     return new OutputCollector({
       maxChars: this.options.maxOutputChars ?? 30_000,
       maxLogBytes: this.options.maxLogBytes ?? 10 * 1024 * 1024,
-      logPath: () => {
+      openLog: () => {
         const stamp = new Date().toISOString().replace(/[:.]/g, '-');
         const name = `terminal-${stamp}-${randomBytes(3).toString('hex')}.log`;
         const dir = path.join(this.options.workspaceDir, '.openhands', 'outputs');
@@ -487,7 +487,8 @@ export class BashSession {
           // Checked before anything is created: `.openhands` may be a symlink the agent made.
           const target = resolveWorkspacePath(this.options.workspaceDir, path.join(dir, name));
           fs.mkdirSync(path.dirname(target), { recursive: true });
-          return target;
+          // Checked again once created: a command still running may swap a directory for a link.
+          return { fd: createFileInside(this.options.workspaceDir, target), path: target };
         } catch {
           return null; // e.g. `.openhands` is a symlink out of the workspace
         }

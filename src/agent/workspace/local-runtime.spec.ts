@@ -214,6 +214,28 @@ describe(LocalWorkspaceRuntime.name, () => {
     expect(fs.readdirSync(elsewhere)).toEqual([]);
   });
 
+  it('does not save long output through a link at .openhands/outputs or a dangling one', async () => {
+    const elsewhere = path.join(root, `elsewhere-${id}`);
+    fs.mkdirSync(elsewhere);
+    const linkedOutputs = path.join(root, `ws-outputs-${id}`);
+    fs.mkdirSync(path.join(linkedOutputs, '.openhands'), { recursive: true });
+    fs.symlinkSync(elsewhere, path.join(linkedOutputs, '.openhands', 'outputs'));
+    const dangling = path.join(root, `ws-dangling-${id}`);
+    fs.mkdirSync(dangling);
+    fs.symlinkSync(path.join(elsewhere, 'made-by-mkdir'), path.join(dangling, '.openhands'));
+    for (const ws of [linkedOutputs, dangling]) {
+      const result = await runtime.exec(`${id}-${path.basename(ws)}`, ws, {
+        command: 'seq 1 20000',
+        isInput: false,
+        reset: false,
+        signal: new AbortController().signal,
+      });
+      expect(result.output).toContain('characters omitted. The full output could not be saved.');
+      expect(result.fullOutputPath).toBeUndefined();
+    }
+    expect(fs.readdirSync(elsewhere)).toEqual([]);
+  });
+
   it('returns early when a call gathers too much output, and the flood can be stopped', async () => {
     const rt = make({ maxCallChars: 300_000, noOutputTimeoutMs: 5000 });
     try {

@@ -28,7 +28,7 @@ describe(OutputCollector.name, () => {
     const collector = new OutputCollector({
       maxChars: 100,
       maxLogBytes: 1000,
-      logPath: () => null,
+      openLog: () => null,
     });
     collector.push('hello ');
     collector.push('world');
@@ -37,7 +37,11 @@ describe(OutputCollector.name, () => {
 
   it('keeps head and tail of long output and writes all of it to the log, up to its cap', () => {
     const log = path.join(dir, 'out.log');
-    const collector = new OutputCollector({ maxChars: 40, maxLogBytes: 1000, logPath: () => log });
+    const collector = new OutputCollector({
+      maxChars: 40,
+      maxLogBytes: 1000,
+      openLog: () => ({ fd: fs.openSync(log, 'wx'), path: log }),
+    });
     const lines = Array.from({ length: 300 }, (_, i) => `line ${i}\n`);
     for (const line of lines) collector.push(line);
     const result = collector.finish();

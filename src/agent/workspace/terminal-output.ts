@@ -60,8 +60,11 @@ export interface OutputCollectorOptions {
   maxChars: number;
   /** The full-output file stops growing here. */
   maxLogBytes: number;
-  /** Where the full output goes once it is too long; null when it cannot be saved. */
-  logPath: () => string | null;
+  /**
+   * Creates the file the full output goes to once it is too long (a new one, never through a
+   * link); null when it cannot be saved.
+   */
+  openLog: () => { fd: number; path: string } | null;
 }
 
 /**
@@ -128,10 +131,10 @@ export class OutputCollector {
 
   private openLog(): void {
     try {
-      const target = this.options.logPath();
-      if (target === null) return;
-      this.logFd = fs.openSync(target, 'wx', 0o644); // a new name: never through a link
-      this.logPath = target;
+      const log = this.options.openLog();
+      if (log === null) return;
+      this.logFd = log.fd;
+      this.logPath = log.path;
     } catch {
       this.logFd = null;
     }

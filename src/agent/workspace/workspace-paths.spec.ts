@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { resolveWorkspacePath, WorkspacePathError } from './workspace-paths';
+import { createFileInside, resolveWorkspacePath, WorkspacePathError } from './workspace-paths';
 
 describe('resolveWorkspacePath', () => {
   let root: string;
@@ -72,5 +72,37 @@ describe('resolveWorkspacePath', () => {
       'outside the workspace',
     );
     expect(refusal(path.join(workspace, 'dangling-out'))).toContain(path.join(outside, 'new.txt'));
+  });
+});
+
+describe('createFileInside', () => {
+  let root: string;
+  let workspace: string;
+  let outside: string;
+
+  beforeAll(() => {
+    root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'oh-create-')));
+    workspace = path.join(root, 'ws');
+    outside = path.join(root, 'outside');
+    fs.mkdirSync(path.join(workspace, 'logs'), { recursive: true });
+    fs.mkdirSync(outside);
+  });
+  afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+
+  it('creates a new file inside the workspace and refuses an existing one', () => {
+    const target = path.join(workspace, 'logs', 'a.log');
+    fs.closeSync(createFileInside(workspace, target));
+    expect(fs.existsSync(target)).toBe(true);
+    expect(() => createFileInside(workspace, target)).toThrow(/EEXIST/);
+  });
+
+  it('removes the file and throws when a directory was swapped for a link since the check', () => {
+    // What a command of the agent could do between resolveWorkspacePath and the creation.
+    fs.rmSync(path.join(workspace, 'logs'), { recursive: true });
+    fs.symlinkSync(outside, path.join(workspace, 'logs'));
+    expect(() => createFileInside(workspace, path.join(workspace, 'logs', 'b.log'))).toThrow(
+      WorkspacePathError,
+    );
+    expect(fs.readdirSync(outside)).toEqual([]);
   });
 });

@@ -39,6 +39,28 @@ export function resolveWorkspacePath(workspaceDir: string, requested: string): s
   return real;
 }
 
+/**
+ * Creates the new file `target` (a path `resolveWorkspacePath` accepted) and returns its
+ * descriptor, after checking where it really landed: between that check and now, a process of the
+ * agent may have replaced a directory on the way by a symlink out of the workspace. Then the file
+ * (new and empty) is removed again and this throws. Without `/proc` the earlier check stands.
+ */
+export function createFileInside(workspaceDir: string, target: string, mode = 0o644): number {
+  const fd = fs.openSync(target, 'wx', mode); // a new name: never through a final link
+  let landed: string;
+  try {
+    landed = fs.readlinkSync(`/proc/self/fd/${fd}`);
+  } catch {
+    return fd;
+  }
+  if (isInside(fs.realpathSync(workspaceDir), landed)) return fd;
+  fs.closeSync(fd);
+  fs.rmSync(landed, { force: true });
+  throw new WorkspacePathError(
+    `The path ${target} leads outside the workspace ${workspaceDir} (to ${landed}).`,
+  );
+}
+
 /** True when `candidate` is `root` or below it; both must be normalised absolute paths. */
 export function isInside(root: string, candidate: string): boolean {
   if (candidate === root) return true;
