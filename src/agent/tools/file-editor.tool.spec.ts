@@ -292,6 +292,62 @@ describe(FileEditorTool.name, () => {
       expect((await run({ command: 'view', path: '/etc/hostname' })).isError).toBe(true);
     });
 
+    it('refuses outside absolute paths and `..` for every command, touching nothing', async () => {
+      const outside = path.join(root, `outside-abs-${n}`);
+      fs.mkdirSync(outside);
+      const target = path.join(outside, 'notes.txt');
+      fs.writeFileSync(target, 'keep\n');
+      const escapes = [target, `${ws}/../outside-abs-${n}/notes.txt`];
+      for (const p of escapes) {
+        const calls: Parameters<typeof run>[0][] = [
+          { command: 'view', path: p },
+          { command: 'create', path: `${p}.new`, file_text: 'x' },
+          { command: 'str_replace', path: p, old_str: 'keep', new_str: 'gone' },
+          { command: 'insert', path: p, insert_line: 0, new_str: 'gone' },
+          { command: 'undo_edit', path: p },
+        ];
+        for (const call of calls) {
+          const result = await run(call);
+          expect({ call, isError: result.isError }).toEqual({ call, isError: true });
+          expect(result.output).toMatch(/is outside the workspace|contains `\.\.`/);
+        }
+      }
+      expect(fs.readdirSync(outside)).toEqual(['notes.txt']);
+      expect(read(target)).toBe('keep\n');
+    });
+
+    it('refuses symlinks that lead out: to a file, to a directory, dangling, chained', async () => {
+      const outside = path.join(root, `outside-links-${n}`);
+      fs.mkdirSync(outside);
+      const target = path.join(outside, 'config');
+      fs.writeFileSync(target, 'keep\n');
+      fs.symlinkSync(target, path.join(ws, 'file-link'));
+      fs.symlinkSync(path.join(outside, 'planted.txt'), path.join(ws, 'dangling'));
+      fs.symlinkSync(outside, path.join(ws, 'dir-link'));
+      fs.symlinkSync(path.join(ws, 'dir-link'), path.join(ws, 'chain'));
+      const calls: Parameters<typeof run>[0][] = [
+        { command: 'view', path: path.join(ws, 'file-link') },
+        { command: 'str_replace', path: path.join(ws, 'file-link'), old_str: 'keep', new_str: 'x' },
+        { command: 'insert', path: path.join(ws, 'file-link'), insert_line: 0, new_str: 'x' },
+        { command: 'create', path: path.join(ws, 'dangling'), file_text: 'x' },
+        { command: 'view', path: path.join(ws, 'dir-link') },
+        { command: 'create', path: path.join(ws, 'dir-link', 'deep', 'new.txt'), file_text: 'x' },
+        {
+          command: 'str_replace',
+          path: path.join(ws, 'chain', 'config'),
+          old_str: 'k',
+          new_str: 'x',
+        },
+      ];
+      for (const call of calls) {
+        const result = await run(call);
+        expect({ call, isError: result.isError }).toEqual({ call, isError: true });
+        expect(result.output).toContain('is outside the workspace');
+      }
+      expect(fs.readdirSync(outside)).toEqual(['config']);
+      expect(read(target)).toBe('keep\n');
+    });
+
     it('says when a path is missing or a directory is edited', async () => {
       expect(await run({ command: 'view', path: path.join(ws, 'nope.txt') })).toEqual({
         output: `The path ${ws}/nope.txt does not exist. Please provide a valid path.`,
