@@ -7,6 +7,7 @@ import { AgentLifecycle } from './agent-lifecycle';
 import { AgentRunner } from './agent-runner';
 import { Condenser } from './condenser';
 import { ToolRegistry } from './tools/tool-registry';
+import { createBwrapLauncher } from './workspace/bwrap-launcher';
 import { LocalWorkspaceRuntime } from './workspace/local-runtime';
 import { WORKSPACE_RUNTIME } from './workspace/workspace-runtime';
 
@@ -20,8 +21,17 @@ import { WORKSPACE_RUNTIME } from './workspace/workspace-runtime';
     {
       provide: WORKSPACE_RUNTIME,
       inject: [agentConfig.KEY],
-      useFactory: (agent: ConfigType<typeof agentConfig>) =>
-        new LocalWorkspaceRuntime({ shellEnv: agent.shellEnv }),
+      useFactory: async (agent: ConfigType<typeof agentConfig>) =>
+        new LocalWorkspaceRuntime({
+          shellEnv: agent.shellEnv,
+          launcher:
+            agent.sandbox === 'bwrap'
+              ? await createBwrapLauncher(
+                  { privateDirs: [agent.workspaceRoot, ...agent.privateDirs] },
+                  agent.shellEnv,
+                )
+              : undefined,
+        }),
     },
   ],
   exports: [AgentRunner, ToolRegistry],

@@ -12,5 +12,14 @@ export const agentConfig = registerAs('agent', () => {
     maxConcurrentTurns: env.OH_MAX_CONCURRENT_TURNS,
     /** Environment of agent shells: no session keys, secret key, database URL or other credentials. */
     shellEnv: env.shellEnv,
+    /** `bwrap`: agent shells run sandboxed (`workspace/bwrap-launcher.ts`). */
+    sandbox: env.OH_SANDBOX,
+    /** The service's own state, which sandboxed shells must never see. */
+    privateDirs: [
+      resolve(env.OH_PERSISTENCE_DIR),
+      ...(env.PGLITE_DATA_DIR && !env.PGLITE_DATA_DIR.startsWith('memory://')
+        ? [resolve(env.PGLITE_DATA_DIR)]
+        : []),
+    ],
   };
 });

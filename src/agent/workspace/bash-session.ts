@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { killProcessTree, signal } from './process-tree';
+import { findSessionLeaderBelow, killProcessTree, signal } from './process-tree';
 import { AnsiStripper, OutputCollector } from './terminal-output';
 import { createFileInside, resolveWorkspacePath } from './workspace-paths';
 import type {
@@ -19,12 +19,21 @@ export interface ShellLaunch {
   args: string[];
   cwd: string;
   env: Record<string, string>;
+  /**
+   * Bash runs below `command`, in a session of its own (a sandbox started with a new session):
+   * `C-c` then goes to that session's process group, not to the launched process's.
+   */
+  nested?: boolean;
 }
-/** `controlDir` holds the session's command file and stdin FIFO; a sandbox must let bash see it. */
+/**
+ * `controlDir` holds the session's command file and stdin FIFO; a sandbox must let bash read it.
+ * `workspaceDir` is the conversation's workspace, `cwd` where the shell should start.
+ */
 export type ShellLauncher = (spec: {
   cwd: string;
   env: Record<string, string>;
   controlDir: string;
+  workspaceDir: string;
 }) => ShellLaunch;
 
 export const launchLocalBash: ShellLauncher = ({ cwd, env }) => ({
@@ -130,6 +139,9 @@ export class BashSession {
   private readonly ansi = new AnsiStripper();
   private readonly exited: Promise<void>;
   private readonly child: ChildProcessWithoutNullStreams;
+  private readonly nested: boolean;
+  /** The process group `C-c` goes to: the shell's own (found after start when `nested`). */
+  private interruptGroup = -1;
   private stdinFd: number | null = null;
   private scan = '';
   private idleOutput = '';
@@ -155,7 +167,9 @@ export class BashSession {
       cwd: options.cwd,
       env,
       controlDir: this.controlDir,
+      workspaceDir: options.workspaceDir,
     });
+    this.nested = launch.nested ?? false;
     this.child = spawn(launch.command, launch.args, {
       cwd: launch.cwd,
       env: launch.env,
@@ -182,7 +196,7 @@ export class BashSession {
     return session;
   }
 
-  /** The shell's pid, also its process group and session id. */
+  /** The launched process (bash, or the sandbox around it): its pid, process group and session. */
   get pid(): number {
     return this.child.pid ?? -1;
   }
@@ -288,6 +302,11 @@ export class BashSession {
       this.onStarted = null;
     }
     this.idleOutput = '';
+    this.interruptGroup = this.nested ? (findSessionLeaderBelow(this.pid) ?? -1) : this.pid;
+    if (this.interruptGroup === -1) {
+      await this.kill();
+      throw new Error(`the shell's session was not found below process ${this.pid}`);
+    }
   }
 
   /** Prints the sentinel on the shell's original stdout, whatever the command did with fd 1. */
@@ -434,7 +453,8 @@ export class BashSession {
     key: { name: string; bytes: string } | null,
   ): TerminalRefusal | null {
     if (key?.name === 'C-c') {
-      signal(-this.pid, 'SIGINT'); // bash traps it; the command's processes get the default action
+      // bash traps it; the command's processes get the default action
+      signal(-this.interruptGroup, 'SIGINT');
       return null;
     }
     if (key?.name === 'C-d') {

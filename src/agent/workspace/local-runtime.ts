@@ -12,7 +12,7 @@ export interface LocalRuntimeOptions {
   maxOutputChars?: number;
   /** A call returns early after this much output (default 4 MiB of characters). */
   maxCallChars?: number;
-  /** How bash is launched; the place for a sandbox later (default: plain local bash). */
+  /** How bash is launched: plain local bash (default) or in a sandbox (`bwrapLauncher`). */
   launcher?: ShellLauncher;
 }
 

@@ -47,6 +47,24 @@ export async function killProcessTree(leader: number, leaderAlive = true): Promi
   signal(leader, 'SIGKILL');
 }
 
+/**
+ * The first process below `leader` (breadth first) that leads a session of its own, or null: the
+ * shell a sandbox started with a new session (bubblewrap's `--new-session`), whose process group
+ * is the one a `C-c` must reach. Linux only (`/proc`).
+ */
+export function findSessionLeaderBelow(leader: number): number | null {
+  const all = listProcesses();
+  const queue = [leader];
+  while (queue.length > 0) {
+    const parent = queue.shift() as number;
+    for (const child of all.filter((p) => p.ppid === parent)) {
+      if (child.sid === child.pid && child.state !== 'Z') return child.pid;
+      queue.push(child.pid);
+    }
+  }
+  return null;
+}
+
 /** Sends a signal, ignoring processes that are already gone. */
 export function signal(pid: number, name: NodeJS.Signals): boolean {
   try {
