@@ -1,48 +1,201 @@
 /* eslint-disable */
 export default async () => {
   const t = {
+    ['./conversations/dto/conversation-response.dto']:
+      await import('./conversations/dto/conversation-response.dto.js'),
+    ['./conversations/dto/event-page.dto']: await import('./conversations/dto/event-page.dto.js'),
     ['./profiles/dto/profile-response.dto']: await import('./profiles/dto/profile-response.dto.js'),
     ['./profiles/dto/llm-config.dto']: await import('./profiles/dto/llm-config.dto.js'),
     ['./models/dto/model.dto']: await import('./models/dto/model.dto.js'),
+    ['./chat-completions/dto/create-chat-completion.dto']:
+      await import('./chat-completions/dto/create-chat-completion.dto.js'),
+    ['./chat-completions/dto/chat-completion.dto']:
+      await import('./chat-completions/dto/chat-completion.dto.js'),
     ['./health/dto/health.dto']: await import('./health/dto/health.dto.js'),
   };
   return {
     '@nestjs/swagger': {
       models: [
         [
-          import('./health/dto/health.dto.js'),
+          import('./conversations/dto/conversation-response.dto.js'),
           {
-            StatusDto: { status: { required: true, type: () => String } },
-            ReadinessDto: {
-              status: { required: true, enum: ['ok', 'unavailable'] },
-              database: {
-                required: true,
-                type: () => Boolean,
-                description: 'Whether the database answered.',
-              },
-              migrations: {
-                required: true,
-                type: () => Boolean,
-                description: 'Whether every migration has run.',
-              },
+            TokenUsageDto: {
+              prompt_tokens: { required: true, type: () => Number },
+              completion_tokens: { required: true, type: () => Number },
+              cache_read_tokens: { required: true, type: () => Number },
+              cache_write_tokens: { required: true, type: () => Number },
+              reasoning_tokens: { required: true, type: () => Number },
             },
-            ServerInfoDto: {
-              name: { required: true, type: () => String, example: 'agent-gateway' },
-              version: { required: true, type: () => String, example: '0.1.0' },
-              uptime_s: {
+            UsageMetricsDto: {
+              model_name: {
+                required: true,
+                type: () => String,
+                description: 'The LiteLLM model name of the calls.',
+              },
+              accumulated_cost: {
                 required: true,
                 type: () => Number,
-                description: 'Seconds since the process started.',
+                description: 'USD over every call of this usage id (0 for unpriced models).',
               },
-              database: {
+              accumulated_token_usage: {
                 required: true,
-                description: '`postgres` (DATABASE_URL) or `embedded` (PGlite).',
-                enum: ['postgres', 'embedded'],
+                type: () => t['./conversations/dto/conversation-response.dto'].TokenUsageDto,
               },
-              tools: {
+            },
+            ConversationStatsDto: {
+              usage_to_metrics: {
                 required: true,
-                type: () => [String],
-                description: 'Tools the agent can use in a turn.',
+                type: 'object',
+                additionalProperties: true,
+                description: 'Per usage id (`agent`, `condenser`, \u2026).',
+              },
+            },
+            WorkspaceDto: {
+              working_dir: {
+                required: true,
+                type: () => String,
+                description: "Absolute path of the conversation's workspace on the server.",
+              },
+            },
+            ConversationResponseDto: {
+              id: { required: true, type: () => String },
+              title: { required: true, type: () => String, nullable: true },
+              execution_status: {
+                required: true,
+                enum: ['idle', 'running', 'finished', 'error', 'stuck', 'cancelled'],
+              },
+              profile: {
+                required: true,
+                type: () => String,
+                description: 'The profile of the latest turn.',
+              },
+              model: {
+                required: true,
+                type: () => String,
+                description: 'The LiteLLM model name of the latest turn.',
+              },
+              workspace: {
+                required: true,
+                type: () => t['./conversations/dto/conversation-response.dto'].WorkspaceDto,
+              },
+              created_at: { required: true, type: () => Date },
+              updated_at: { required: true, type: () => Date },
+              stats: {
+                required: true,
+                type: () => t['./conversations/dto/conversation-response.dto'].ConversationStatsDto,
+              },
+            },
+            ConversationPageDto: {
+              items: {
+                required: true,
+                type: () => [
+                  t['./conversations/dto/conversation-response.dto'].ConversationResponseDto,
+                ],
+              },
+              next_page_id: {
+                required: true,
+                type: () => String,
+                nullable: true,
+                description: 'Pass as `page_id` for the next page; `null` on the last one.',
+              },
+            },
+            SuccessDto: { success: { required: true, type: () => Boolean } },
+            CancelResultDto: {
+              success: { required: true, type: () => Boolean },
+              cancelled: {
+                required: true,
+                type: () => Boolean,
+                description: 'Whether a running turn was stopped.',
+              },
+              execution_status: {
+                required: true,
+                enum: ['idle', 'running', 'finished', 'error', 'stuck', 'cancelled'],
+              },
+            },
+          },
+        ],
+        [
+          import('./conversations/dto/event-page.dto.js'),
+          {
+            SearchEventsQueryDto: {
+              limit: {
+                required: false,
+                type: () => Number,
+                description: 'Page size, 1\u2013100. @default 100',
+                minimum: 1,
+                maximum: 100,
+              },
+              page_id: {
+                required: false,
+                type: () => String,
+                description: '`next_page_id` of the previous page.',
+                pattern: '^\\d{1,10}$',
+              },
+              kind: {
+                required: false,
+                type: () => String,
+                description: 'Only these kinds (comma-separated), e.g. `tool_call,tool_result`.',
+              },
+            },
+            EventDto: {
+              id: { required: true, type: () => String },
+              seq: {
+                required: true,
+                type: () => Number,
+                description: '1, 2, 3\u2026 within the conversation.',
+              },
+              kind: { required: true, type: () => String },
+              source: { required: true, type: () => String },
+              timestamp: { required: true, type: () => String },
+              payload: {
+                required: true,
+                type: 'object',
+                additionalProperties: true,
+                description:
+                  'Kind-specific content (message text, tool call arguments, tool output, usage\u2026).',
+              },
+            },
+            EventPageDto: {
+              items: {
+                required: true,
+                type: () => [t['./conversations/dto/event-page.dto'].EventDto],
+                description: 'Oldest first.',
+              },
+              next_page_id: { required: true, type: () => String, nullable: true },
+            },
+          },
+        ],
+        [
+          import('./conversations/dto/search-conversations-query.dto.js'),
+          {
+            SearchConversationsQueryDto: {
+              limit: {
+                required: false,
+                type: () => Number,
+                description: 'Page size, 1\u2013100. @default 100',
+                minimum: 1,
+                maximum: 100,
+              },
+              page_id: {
+                required: false,
+                type: () => String,
+                description: '`next_page_id` of the previous page.',
+                format: 'uuid',
+              },
+              status: {
+                required: false,
+                enum: ['idle', 'running', 'finished', 'error', 'stuck', 'cancelled'],
+              },
+              sort_order: {
+                required: false,
+                description: '@default "CREATED_AT_DESC"',
+                enum: ['CREATED_AT', 'CREATED_AT_DESC', 'UPDATED_AT', 'UPDATED_AT_DESC'],
+              },
+            },
+            CountConversationsQueryDto: {
+              status: {
+                required: false,
+                enum: ['idle', 'running', 'finished', 'error', 'stuck', 'cancelled'],
               },
             },
           },
@@ -263,27 +416,247 @@ export default async () => {
             },
           },
         ],
+        [
+          import('./health/dto/health.dto.js'),
+          {
+            StatusDto: { status: { required: true, type: () => String } },
+            ReadinessDto: {
+              status: { required: true, enum: ['ok', 'unavailable'] },
+              database: {
+                required: true,
+                type: () => Boolean,
+                description: 'Whether the database answered.',
+              },
+              migrations: {
+                required: true,
+                type: () => Boolean,
+                description: 'Whether every migration has run.',
+              },
+            },
+            ServerInfoDto: {
+              name: { required: true, type: () => String, example: 'agent-gateway' },
+              version: { required: true, type: () => String, example: '0.1.0' },
+              uptime_s: {
+                required: true,
+                type: () => Number,
+                description: 'Seconds since the process started.',
+              },
+              database: {
+                required: true,
+                description: '`postgres` (DATABASE_URL) or `embedded` (PGlite).',
+                enum: ['postgres', 'embedded'],
+              },
+              tools: {
+                required: true,
+                type: () => [String],
+                description: 'Tools the agent can use in a turn.',
+              },
+            },
+          },
+        ],
+        [
+          import('./chat-completions/dto/create-chat-completion.dto.js'),
+          {
+            ChatMessageDto: {
+              role: { required: true, enum: ['system', 'developer', 'user', 'assistant', 'tool'] },
+              content: {
+                required: false,
+                type: () => Object,
+                description:
+                  'A string, or content parts (`text`, `image_url`). `null` for an assistant message with tool calls.',
+              },
+              name: { required: false, type: () => String, maxLength: 256 },
+              tool_calls: {
+                required: false,
+                type: () => [Object],
+                description: 'Accepted on assistant messages of earlier turns.',
+              },
+              tool_call_id: { required: false, type: () => String },
+            },
+            StreamOptionsDto: {
+              include_usage: {
+                required: false,
+                type: () => Boolean,
+                description: "Send one more chunk with this turn's `usage` before `[DONE]`.",
+              },
+            },
+            CreateChatCompletionDto: {
+              model: {
+                required: true,
+                type: () => String,
+                description: '`openhands_<profile>`, as listed by `GET /v1/models`.',
+                example: 'openhands_default',
+                minLength: 1,
+                maxLength: 200,
+              },
+              messages: {
+                required: true,
+                type: () => [t['./chat-completions/dto/create-chat-completion.dto'].ChatMessageDto],
+                description:
+                  "The conversation so far. The last `user` message is this turn's input; `system`/`developer`\ntexts extend the agent's system prompt of a new conversation; earlier user/assistant turns seed\na new conversation.",
+                minItems: 1,
+                maxItems: 10000,
+              },
+              stream: {
+                required: false,
+                type: () => Boolean,
+                description:
+                  'Stream the turn as server-sent events: text as it is produced, tool steps as reasoning.',
+              },
+              stream_options: {
+                required: false,
+                type: () => t['./chat-completions/dto/create-chat-completion.dto'].StreamOptionsDto,
+                nullable: true,
+              },
+              temperature: {
+                required: false,
+                type: () => Number,
+                nullable: true,
+                minimum: 0,
+                maximum: 2,
+              },
+              top_p: {
+                required: false,
+                type: () => Number,
+                nullable: true,
+                minimum: 0,
+                maximum: 1,
+              },
+              max_completion_tokens: {
+                required: false,
+                type: () => Number,
+                nullable: true,
+                description: 'Upper bound of tokens per LLM response in this turn.',
+                minimum: 1,
+              },
+              max_tokens: {
+                required: false,
+                type: () => Number,
+                nullable: true,
+                description: 'Older name of `max_completion_tokens`.',
+                minimum: 1,
+              },
+              seed: { required: false, type: () => Number, nullable: true },
+              stop: { required: false, type: () => Object },
+              n: {
+                required: false,
+                type: () => Number,
+                nullable: true,
+                description: 'Only 1 is supported: a turn has one answer.',
+                minimum: 1,
+                maximum: 1,
+              },
+              user: { required: false, type: () => String, maxLength: 256 },
+              metadata: {
+                required: false,
+                type: 'object',
+                additionalProperties: { type: 'string' },
+                nullable: true,
+                description:
+                  '`conversation_id` here continues that conversation (or the one a client chat id maps to).',
+              },
+            },
+          },
+        ],
+        [
+          import('./chat-completions/dto/chat-completion.dto.js'),
+          {
+            PromptTokensDetailsDto: { cached_tokens: { required: true, type: () => Number } },
+            CompletionTokensDetailsDto: {
+              reasoning_tokens: { required: true, type: () => Number },
+            },
+            CompletionUsageDto: {
+              prompt_tokens: { required: true, type: () => Number },
+              completion_tokens: { required: true, type: () => Number },
+              total_tokens: { required: true, type: () => Number },
+              prompt_tokens_details: {
+                required: true,
+                type: () => t['./chat-completions/dto/chat-completion.dto'].PromptTokensDetailsDto,
+              },
+              completion_tokens_details: {
+                required: true,
+                type: () =>
+                  t['./chat-completions/dto/chat-completion.dto'].CompletionTokensDetailsDto,
+              },
+              cost_usd: {
+                required: true,
+                type: () => Number,
+                description:
+                  'USD this turn cost (0 when the model is unpriced). An extension to the OpenAI shape.',
+              },
+            },
+            AssistantMessageDto: {
+              role: { required: true, type: () => String },
+              content: {
+                required: true,
+                type: () => String,
+                description:
+                  "The final answer: the `finish` message or the turn's last assistant text.",
+              },
+              refusal: { required: true, description: 'Always `null`.' },
+            },
+            ChoiceDto: {
+              index: { required: true, type: () => Number },
+              message: {
+                required: true,
+                type: () => t['./chat-completions/dto/chat-completion.dto'].AssistantMessageDto,
+              },
+              finish_reason: {
+                required: true,
+                description: '`length` when the iteration limit ended the turn.',
+                enum: ['stop', 'length'],
+              },
+              logprobs: { required: true, description: 'Always `null`.' },
+            },
+            ChatCompletionDto: {
+              id: { required: true, type: () => String, example: 'chatcmpl-5f0c\u2026' },
+              object: { required: true, type: () => String },
+              created: { required: true, type: () => Number },
+              model: { required: true, type: () => String },
+              choices: {
+                required: true,
+                type: () => [t['./chat-completions/dto/chat-completion.dto'].ChoiceDto],
+              },
+              usage: {
+                required: true,
+                type: () => t['./chat-completions/dto/chat-completion.dto'].CompletionUsageDto,
+              },
+              system_fingerprint: { required: true, description: 'Always `null`.' },
+            },
+          },
+        ],
       ],
       controllers: [
         [
-          import('./health/health.controller.js'),
+          import('./conversations/conversations.controller.js'),
           {
-            HealthController: {
-              alive: {
-                summary: 'Liveness: the process answers.',
-                type: t['./health/dto/health.dto'].StatusDto,
+            ConversationsController: {
+              search: {
+                summary: 'Conversations, newest first by default, in pages (`next_page_id`).',
+                type: t['./conversations/dto/conversation-response.dto'].ConversationPageDto,
               },
-              healthz: {
-                summary: 'Liveness, under the name load balancers often probe.',
-                type: t['./health/dto/health.dto'].StatusDto,
+              count: {
+                summary: 'How many conversations there are (optionally with one status).',
+                type: Number,
               },
-              ready: {
-                summary: 'Readiness: the database is reachable and migrations ran; 503 otherwise.',
-                type: t['./health/dto/health.dto'].ReadinessDto,
+              get: {
+                summary: 'One conversation with its status, usage and cost.',
+                type: t['./conversations/dto/conversation-response.dto'].ConversationResponseDto,
               },
-              serverInfo: {
-                summary: "Name, version, uptime and the agent's tools.",
-                type: t['./health/dto/health.dto'].ServerInfoDto,
+              events: {
+                summary:
+                  'The turn-by-turn event log, oldest first: messages, LLM responses, tool calls and results, errors.',
+                type: t['./conversations/dto/event-page.dto'].EventPageDto,
+              },
+              cancel: {
+                summary:
+                  "Cancels the running turn: the LLM request is aborted and the shell's processes are killed.",
+                type: t['./conversations/dto/conversation-response.dto'].CancelResultDto,
+              },
+              delete: {
+                summary:
+                  'Deletes the conversation, its events and its workspace (cancelling a running turn first).',
+                type: t['./conversations/dto/conversation-response.dto'].SuccessDto,
               },
             },
           },
@@ -324,6 +697,40 @@ export default async () => {
               get: {
                 summary: 'One model, or 404 `model_not_found`.',
                 type: t['./models/dto/model.dto'].ModelDto,
+              },
+            },
+          },
+        ],
+        [
+          import('./health/health.controller.js'),
+          {
+            HealthController: {
+              alive: {
+                summary: 'Liveness: the process answers.',
+                type: t['./health/dto/health.dto'].StatusDto,
+              },
+              healthz: {
+                summary: 'Liveness, under the name load balancers often probe.',
+                type: t['./health/dto/health.dto'].StatusDto,
+              },
+              ready: {
+                summary: 'Readiness: the database is reachable and migrations ran; 503 otherwise.',
+                type: t['./health/dto/health.dto'].ReadinessDto,
+              },
+              serverInfo: {
+                summary: "Name, version, uptime and the agent's tools.",
+                type: t['./health/dto/health.dto'].ServerInfoDto,
+              },
+            },
+          },
+        ],
+        [
+          import('./chat-completions/chat-completions.controller.js'),
+          {
+            ChatCompletionsController: {
+              create: {
+                summary:
+                  "Runs one agent turn and answers as an OpenAI chat completion. The agent may call its tools\n(shell, file editor, task list) in the conversation's workspace as often as it needs.\nThe response header `X-OpenHands-ServerConversation-ID` names the conversation; send it back to\ncontinue it. With `stream: true` the turn streams as server-sent events as it happens.",
               },
             },
           },
