@@ -12,5 +12,6 @@ export const appConfig = registerAs('app', () => {
     persistenceDir: resolve(env.OH_PERSISTENCE_DIR),
     corsOrigins: env.corsOrigins,
     maxProfiles: env.OH_MAX_PROFILES,
+    profileCacheTtlMs: Math.round(env.OH_PROFILE_CACHE_TTL_S * 1000),
   };
 });

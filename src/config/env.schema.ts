@@ -11,9 +11,6 @@ const toNumber = ({ value }: { value: unknown }) =>
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
-export const SANDBOXES = ['none', 'bwrap'] as const;
-export type Sandbox = (typeof SANDBOXES)[number];
-
 export const STEP_RENDERINGS = ['reasoning', 'think', 'none'] as const;
 export type StepRendering = (typeof STEP_RENDERINGS)[number];
 
@@ -92,15 +89,20 @@ export class EnvSchema {
   @Max(1_000_000)
   OH_MAX_PROFILES = 1000;
 
+  /**
+   * Seconds a resolved profile is reused between turns (0: read at every turn). Saves and deletes
+   * through this process count at once; another replica's are seen within this time.
+   */
+  @Transform(toNumber)
+  @Min(0)
+  @Max(3600)
+  OH_PROFILE_CACHE_TTL_S = 1;
+
   /** Seconds running turns get to finish at shutdown (SIGTERM) before they are cancelled. */
   @Transform(toNumber)
   @Min(0)
   @Max(3600)
   OH_SHUTDOWN_GRACE_S = 30;
-
-  /** `bwrap`: agent shells run in a bubblewrap sandbox (checked at start); `none`: plain bash. */
-  @IsIn(SANDBOXES)
-  OH_SANDBOX: Sandbox = 'none';
 
   @IsIn(LOG_LEVELS)
   LOG_LEVEL: LogLevel = 'info';

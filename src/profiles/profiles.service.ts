@@ -28,6 +28,12 @@ const STORED_FIELDS = [
 
 @Injectable()
 export class ProfilesService {
+  /** Resolved profiles by name; the promise is shared, so concurrent turns read the row once. */
+  private readonly resolved = new Map<
+    string,
+    { until: number; profile: Promise<ResolvedProfile | null> }
+  >();
+
   constructor(
     private readonly profiles: ProfilesRepository,
     private readonly cipher: SecretCipher,
@@ -63,17 +69,38 @@ export class ProfilesService {
     ) as unknown as LlmConfig;
     const apiKey = includeSecrets && llm.api_key ? this.cipher.encrypt(llm.api_key, name) : null;
     const saved = await this.profiles.upsertWithinLimit(name, config, apiKey, this.app.maxProfiles);
+    this.resolved.delete(name);
     if (!saved) throw profileLimitReached(this.app.maxProfiles);
     return { created: saved.created };
   }
 
   /** Idempotent, like the reference: deleting a missing profile succeeds. */
   async delete(name: string): Promise<{ deleted: boolean }> {
-    return { deleted: await this.profiles.delete(name) };
+    const deleted = await this.profiles.delete(name);
+    this.resolved.delete(name);
+    return { deleted };
   }
 
-  /** The profile with its api key decrypted, for calling the LLM. Never leaves the process. */
-  async resolve(name: string): Promise<ResolvedProfile | null> {
+  /**
+   * The profile with its api key decrypted, for calling the LLM. Never leaves the process. Reused
+   * for `OH_PROFILE_CACHE_TTL_S`, so a turn costs no profile read; saves and deletes through this
+   * process drop it at once, and another replica's are seen within that time. Misses and failures
+   * are not kept.
+   */
+  resolve(name: string): Promise<ResolvedProfile | null> {
+    const now = Date.now();
+    const hit = this.resolved.get(name);
+    if (hit && hit.until > now) return hit.profile;
+    const entry = { until: now + this.app.profileCacheTtlMs, profile: this.load(name) };
+    this.resolved.set(name, entry);
+    const forget = () => {
+      if (this.resolved.get(name) === entry) this.resolved.delete(name);
+    };
+    void entry.profile.then((profile) => profile ?? forget(), forget);
+    return entry.profile;
+  }
+
+  private async load(name: string): Promise<ResolvedProfile | null> {
     const profile = await this.profiles.findByName(name);
     if (!profile) return null;
     return {
