@@ -10,5 +10,7 @@ export const databaseConfig = registerAs('database', () => {
     url: env.DATABASE_URL,
     pgliteDataDir: dataDir.startsWith('memory://') ? dataDir : resolve(dataDir),
     retryAttempts: env.NODE_ENV === 'test' ? 0 : 5,
+    /** How often (PostgreSQL) turns locked by a process that died are looked for and freed. */
+    recoveryIntervalMs: env.OH_RECOVERY_INTERVAL_S * 1000,
   };
 });

@@ -104,6 +104,12 @@ export class EnvSchema {
   @Max(3600)
   OH_SHUTDOWN_GRACE_S = 30;
 
+  /** PostgreSQL: seconds between sweeps that free turns locked by a process that died. */
+  @Transform(toNumber)
+  @Min(1)
+  @Max(3600)
+  OH_RECOVERY_INTERVAL_S = 15;
+
   @IsIn(LOG_LEVELS)
   LOG_LEVEL: LogLevel = 'info';
 

@@ -1,8 +1,15 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnModuleDestroy,
+} from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { agentConfig } from '../config/agent.config';
+import { databaseConfig } from '../config/database.config';
 import { ActiveTurns } from './active-turns';
 import { CancelSignals } from './cancel-signals';
 import type { NewEvent, StoredEvent } from './conversation-events';
@@ -33,9 +40,11 @@ const CANCEL_WAIT_MS = 5_000;
 export type DeleteListener = (conversationId: string) => Promise<void> | void;
 
 @Injectable()
-export class ConversationsService implements OnApplicationBootstrap {
+export class ConversationsService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(ConversationsService.name);
   private readonly deleteListeners: DeleteListener[] = [];
+  private sweeper: NodeJS.Timeout | undefined;
+  private sweeping = false;
 
   constructor(
     private readonly conversations: ConversationsRepository,
@@ -44,30 +53,61 @@ export class ConversationsService implements OnApplicationBootstrap {
     private readonly cache: HistoryCache,
     private readonly signals: CancelSignals,
     @Inject(agentConfig.KEY) private readonly agent: ConfigType<typeof agentConfig>,
+    @Inject(databaseConfig.KEY) private readonly database: ConfigType<typeof databaseConfig>,
   ) {}
 
-  /** Turns left `running` by a process that died are marked `error` with an `interrupted` event. */
+  /**
+   * Turns left `running` by a process that died are marked `error` with an `interrupted` event: at
+   * start-up, and on PostgreSQL every `OH_RECOVERY_INTERVAL_S` too, so that a replica dying while
+   * the others live does not leave its conversations locked until the next restart.
+   */
   async onApplicationBootstrap(): Promise<void> {
     await this.recoverInterrupted();
+    if (!this.leases.shared) return;
+    this.sweeper = setInterval(() => void this.sweep(), this.database.recoveryIntervalMs);
+    this.sweeper.unref();
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.sweeper);
   }
 
   async recoverInterrupted(): Promise<number> {
+    const alive = new Map<string | null, Promise<boolean>>(); // one probe per owner and sweep
     let recovered = 0;
     for (const row of await this.conversations.findRunning()) {
-      if (await this.leases.isAlive(row.runOwner)) continue;
-      const event = stamp(
-        {
-          kind: 'interrupted',
-          source: 'system',
-          payload: { message: 'The server stopped during this turn.' },
-        },
-        0,
-      );
-      if (await this.conversations.markInterrupted(row.id, row.runOwner, event)) recovered++;
-      this.cache.forget(row.id);
+      if (!alive.has(row.runOwner)) alive.set(row.runOwner, this.leases.isAlive(row.runOwner));
+      if (await alive.get(row.runOwner)) continue;
+      if (await this.markInterrupted(row.id, row.runOwner)) recovered++;
     }
     if (recovered > 0) this.logger.warn(`Marked ${recovered} interrupted turn(s) as error`);
     return recovered;
+  }
+
+  private async sweep(): Promise<void> {
+    if (this.sweeping) return;
+    this.sweeping = true;
+    try {
+      await this.recoverInterrupted();
+    } catch (err) {
+      this.logger.warn(`Recovery of interrupted turns failed: ${(err as Error).message}`);
+    } finally {
+      this.sweeping = false;
+    }
+  }
+
+  private async markInterrupted(id: string, owner: string | null): Promise<boolean> {
+    const event = stamp(
+      {
+        kind: 'interrupted',
+        source: 'system',
+        payload: { message: 'The server stopped during this turn.' },
+      },
+      0,
+    );
+    const marked = await this.conversations.markInterrupted(id, owner, event);
+    this.cache.forget(id);
+    return marked;
   }
 
   find(id: string): Promise<Conversation | null> {
@@ -113,16 +153,23 @@ export class ConversationsService implements OnApplicationBootstrap {
     }
 
     const input = stamp(turn.input, 0);
-    const locked = await this.conversations.lockForTurn(
-      turn.conversationId,
-      owner,
-      { profileName: turn.profileName, model: turn.model },
-      [input],
-    );
+    const lock = () =>
+      this.conversations.lockForTurn(
+        turn.conversationId,
+        owner,
+        { profileName: turn.profileName, model: turn.model },
+        [input],
+      );
+    let locked = await lock();
     if (!locked) {
-      if (await this.conversations.findById(turn.conversationId))
-        throw conversationBusy(turn.conversationId);
-      throw conversationNotFound(turn.conversationId);
+      const current = await this.conversations.findById(turn.conversationId);
+      if (!current) throw conversationNotFound(turn.conversationId);
+      // The lock of a process that died is stale: free it now rather than at the next sweep.
+      const stale =
+        current.executionStatus === 'running' && !(await this.leases.isAlive(current.runOwner));
+      if (stale && (await this.markInterrupted(current.id, current.runOwner)))
+        locked = await lock();
+      if (!locked) throw conversationBusy(turn.conversationId);
     }
     const { conversation, events } = locked;
     const history = await this.cache.continueFrom(

@@ -37,6 +37,11 @@ export class TurnLeases implements OnModuleInit, OnApplicationShutdown {
     }
   }
 
+  /** Whether other processes may share the database (PostgreSQL), so their locks need watching. */
+  get shared(): boolean {
+    return Boolean(this.config.url);
+  }
+
   /** Whether the process that took a lock as `owner` is still alive. */
   async isAlive(owner: string | null): Promise<boolean> {
     if (owner === this.owner) return true;

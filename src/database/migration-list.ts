@@ -1,5 +1,10 @@
 import { CreateLlmProfiles1795600000000 } from './migrations/1795600000000-create-llm-profiles';
 import { CreateConversations1795700000000 } from './migrations/1795700000000-create-conversations';
+import { IndexRunningConversations1795800000000 } from './migrations/1795800000000-index-running-conversations';
 
 /** Every migration, in order. Imported as classes so the built app and the tests run the same list. */
-export const MIGRATIONS = [CreateLlmProfiles1795600000000, CreateConversations1795700000000];
+export const MIGRATIONS = [
+  CreateLlmProfiles1795600000000,
+  CreateConversations1795700000000,
+  IndexRunningConversations1795800000000,
+];

@@ -15,6 +15,8 @@ export type ExecutionStatus = (typeof EXECUTION_STATUSES)[number];
 @Index(['updatedAt'])
 @Index(['createdAt'])
 @Index(['profileName', 'transcriptHash'])
+/** Running turns: what recovery looks for (ConversationsService.recoverInterrupted). */
+@Index('IDX_conversations_running', ['runOwner'], { where: `"execution_status" = 'running'` })
 export class Conversation {
   /** Client-chosen ids are allowed (API.md section 5). */
   @PrimaryColumn('uuid')
