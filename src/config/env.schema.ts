@@ -11,6 +11,9 @@ const toNumber = ({ value }: { value: unknown }) =>
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+export const SANDBOXES = ['none', 'bwrap'] as const;
+export type Sandbox = (typeof SANDBOXES)[number];
+
 export const STEP_RENDERINGS = ['reasoning', 'think', 'none'] as const;
 export type StepRendering = (typeof STEP_RENDERINGS)[number];
 
@@ -109,6 +112,10 @@ export class EnvSchema {
   @Min(1)
   @Max(3600)
   OH_RECOVERY_INTERVAL_S = 15;
+
+  /** `bwrap`: agent shells run in a bubblewrap sandbox (checked at start); `none`: plain bash. */
+  @IsIn(SANDBOXES)
+  OH_SANDBOX: Sandbox = 'none';
 
   @IsIn(LOG_LEVELS)
   LOG_LEVEL: LogLevel = 'info';
