@@ -35,7 +35,8 @@ export async function configureApp(app: INestApplication): Promise<INestApplicat
 
   app.useGlobalFilters(new HttpErrorFilter());
   app.useGlobalPipes(validationPipe());
-  app.enableShutdownHooks();
+  // SIGTERM/SIGINT: graceful shutdown (AgentLifecycle), then exit 0, not the signal re-raised
+  app.enableShutdownHooks([], { useProcessExit: true });
 
   await SwaggerModule.loadPluginMetadata(metadata);
   await applyPluginResponses(metadata);

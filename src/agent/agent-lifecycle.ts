@@ -1,3 +1,4 @@
+import type { Server, ServerResponse } from 'node:http';
 import {
   Inject,
   Injectable,
@@ -6,15 +7,22 @@ import {
   type OnModuleInit,
 } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
+import { HttpAdapterHost } from '@nestjs/core';
 import { agentConfig } from '../config/agent.config';
 import { ActiveTurns } from '../conversations/active-turns';
 import { ConversationsService } from '../conversations/conversations.service';
 import { WORKSPACE_RUNTIME, type WorkspaceRuntime } from './workspace/workspace-runtime';
 
+/** After the turns ended, how long their responses (SSE tails, JSON bodies) get to reach clients. */
+const FLUSH_MS = 5_000;
+/** While draining, how often keep-alive connections that fell idle are closed. */
+const IDLE_SWEEP_MS = 100;
+
 /**
  * What the agent holds outside a turn: a deleted conversation's shell is killed before its
- * workspace goes; at shutdown running turns get `OH_SHUTDOWN_GRACE_S` to finish, the rest are
- * cancelled cleanly (recorded as `cancelled`), and every shell is killed.
+ * workspace goes. At shutdown (SIGTERM) the server stops taking connections and new turns at
+ * once, running turns get `OH_SHUTDOWN_GRACE_S` to finish (their responses and streams included),
+ * the rest are cancelled cleanly (recorded as `cancelled`, lock released), and every shell is killed.
  */
 @Injectable()
 export class AgentLifecycle implements OnModuleInit, BeforeApplicationShutdown {
@@ -25,6 +33,7 @@ export class AgentLifecycle implements OnModuleInit, BeforeApplicationShutdown {
     private readonly active: ActiveTurns,
     @Inject(WORKSPACE_RUNTIME) private readonly runtime: WorkspaceRuntime,
     @Inject(agentConfig.KEY) private readonly config: ConfigType<typeof agentConfig>,
+    private readonly adapterHost: HttpAdapterHost,
   ) {}
 
   onModuleInit(): void {
@@ -32,6 +41,8 @@ export class AgentLifecycle implements OnModuleInit, BeforeApplicationShutdown {
   }
 
   async beforeApplicationShutdown(): Promise<void> {
+    this.active.close();
+    const http = this.stopAccepting();
     if (this.active.size > 0) {
       this.logger.log(
         `Waiting up to ${this.config.shutdownGraceMs / 1000} s for ${this.active.size} running turn(s)`,
@@ -43,5 +54,34 @@ export class AgentLifecycle implements OnModuleInit, BeforeApplicationShutdown {
       }
     }
     await this.runtime.disposeAll();
+    await http.drained();
+  }
+
+  /**
+   * Stops the HTTP server taking connections and keeps the open ones from carrying new requests:
+   * responses from now on say `Connection: close`, and keep-alive connections are closed as soon
+   * as they fall idle (Node's `server.close()` alone closes only those idle at that moment, and a
+   * client may send its next request on a connection whose response was in flight). `drained()`
+   * waits (bounded) for the open requests and streams to end, then cuts what is left.
+   */
+  private stopAccepting(): { drained(): Promise<void> } {
+    const server = this.adapterHost.httpAdapter?.getHttpServer() as Server | undefined;
+    if (!server?.listening) return { drained: async () => {} };
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.prependListener('request', (_req, res: ServerResponse) => {
+      if (!res.headersSent) res.setHeader('Connection', 'close');
+    });
+    const sweep = setInterval(() => server.closeIdleConnections(), IDLE_SWEEP_MS);
+    sweep.unref();
+    return {
+      drained: async () => {
+        let timer: NodeJS.Timeout | undefined;
+        const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, FLUSH_MS)));
+        await Promise.race([closed, late]);
+        clearTimeout(timer);
+        clearInterval(sweep);
+        server.closeAllConnections();
+      },
+    };
   }
 }

@@ -13,9 +13,20 @@ interface ActiveTurn {
 export class ActiveTurns {
   private readonly turns = new Map<string, ActiveTurn>();
   private reserved = 0;
+  private closed = false;
 
   get size(): number {
     return this.turns.size;
+  }
+
+  /** Set once shutdown began: no new turn may start in this process. */
+  get closing(): boolean {
+    return this.closed;
+  }
+
+  /** Shutdown: refuse new turns from now on; one that slips in is cancelled as it registers. */
+  close(): void {
+    this.closed = true;
   }
 
   /**
@@ -40,6 +51,7 @@ export class ActiveTurns {
       if (this.turns.get(conversationId)?.controller === controller)
         this.turns.delete(conversationId);
     });
+    if (this.closed) controller.abort('shutdown' satisfies CancelReason);
   }
 
   isRunningHere(conversationId: string): boolean {

@@ -16,6 +16,14 @@ export const conversationBusy = (id: string) =>
     { id, headers: { 'Retry-After': '1' } },
   );
 
+export const shuttingDown = () =>
+  new AppError(
+    'unavailable',
+    'conversations.shutting_down',
+    'This server is shutting down and starts no new turns; retry on another replica or after the restart.',
+    { headers: { 'Retry-After': '1' } },
+  );
+
 export const invalidPageId = (pageId: string) =>
   new AppError(
     'invalid',

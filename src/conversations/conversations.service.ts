@@ -13,7 +13,7 @@ import { databaseConfig } from '../config/database.config';
 import { ActiveTurns } from './active-turns';
 import { CancelSignals } from './cancel-signals';
 import type { NewEvent, StoredEvent } from './conversation-events';
-import { conversationBusy, conversationNotFound } from './conversations.errors';
+import { conversationBusy, conversationNotFound, shuttingDown } from './conversations.errors';
 import {
   ConversationsRepository,
   type SearchConversations,
@@ -125,6 +125,7 @@ export class ConversationsService implements OnApplicationBootstrap, OnModuleDes
    * input, atomically. 409 when a turn is already running; 404 when it must exist and does not.
    */
   async beginTurn(turn: BeginTurn): Promise<TurnJournal> {
+    if (this.active.closing) throw shuttingDown();
     const owner = this.leases.owner;
     const workspaceDir = join(this.agent.workspaceRoot, turn.conversationId);
     await mkdir(workspaceDir, { recursive: true });
