@@ -1,0 +1,217 @@
+import { createServer } from 'node:net';
+import OpenAI from 'openai';
+import { createTestApp, type TestApp } from '../support/create-test-app';
+import { FakeLlmServer, fakeReply, type FakeReply } from '../support/fake-llm-server';
+import { SseReader, reasoningOf } from '../support/sse';
+
+const HEADER = 'x-openhands-serverconversation-id';
+type ApiError = InstanceType<typeof OpenAI.APIError>;
+
+/**
+ * What a client sees when the LLM provider misbehaves, through the HTTP API and the official
+ * `openai` client: bounded retries with backoff (fast here: OH_LLM_BACKOFF_MS), then one clear
+ * 502/504 in the OpenAI error shape, and a conversation that works on the next request.
+ * (The retry policy itself is unit-tested in src/models/llm-client.spec.ts.)
+ */
+describe('upstream faults', () => {
+  let t: TestApp;
+  let llm: FakeLlmServer;
+
+  beforeAll(async () => {
+    llm = await FakeLlmServer.start();
+    t = await createTestApp({ OH_LLM_BACKOFF_MS: '10' });
+    // three attempts in all; a provider silent for 1 s has timed out
+    await save('faulty', { num_retries: 2, timeout: 1 });
+  });
+  afterAll(async () => {
+    await t.close();
+    await llm.close();
+  });
+  beforeEach(() => llm.reset());
+
+  async function save(name: string, config: Record<string, unknown>) {
+    const llmConfig = {
+      model: 'openai/gpt-4o-mini',
+      base_url: llm.url,
+      api_key: 'sk-upstream-faults-0000',
+      ...config,
+    };
+    const res = await t.request(`/api/profiles/${name}`, {
+      method: 'POST',
+      json: { llm: llmConfig },
+    });
+    expect(res.status).toBe(201);
+  }
+
+  /** A non-streaming turn that must fail; the client's error. */
+  async function failing(model: string, headers: Record<string, string> = {}): Promise<ApiError> {
+    const error = await t.openai.chat.completions
+      .create({ model, messages: [{ role: 'user', content: 'hello' }] }, { headers })
+      .then(
+        () => null,
+        (e: unknown) => e,
+      );
+    expect(error).toBeInstanceOf(OpenAI.APIError);
+    return error as ApiError;
+  }
+
+  /** The conversation the failed turn ran in recorded the failure and takes the next turn. */
+  async function expectRecovers(id: string, model = 'openhands_faulty') {
+    const failed = await (await t.request(`/api/conversations/${id}`)).json();
+    expect(failed.execution_status).toBe('error');
+    const log = await (await t.request(`/api/conversations/${id}/events/search?kind=error`)).json();
+    expect(log.items).toHaveLength(1);
+
+    llm.enqueue(fakeReply.text('Working again.'));
+    const next = await t.openai.chat.completions.create(
+      { model, messages: [{ role: 'user', content: 'and now?' }] },
+      { headers: { [HEADER]: id } },
+    );
+    expect(next.choices[0].message.content).toBe('Working again.');
+    // same conversation: the failed turn's input is in the history (joined with the new one)
+    expect(llm.lastRequest!.lastUserText).toMatch(/hello[\s\S]*and now\?$/);
+  }
+
+  it.each<[string, () => FakeReply, { status: number; type: string; code: string; says: RegExp }]>([
+    [
+      '429 on every attempt → 502',
+      () => fakeReply.rateLimited(50, 'ms'),
+      { status: 502, type: 'upstream_error', code: 'upstream_rate_limited', says: /HTTP 429/ },
+    ],
+    [
+      '500 on every attempt → 502',
+      () => fakeReply.error(500, 'the provider is on fire'),
+      { status: 502, type: 'upstream_error', code: 'upstream_error', says: /HTTP 500.*on fire/ },
+    ],
+    [
+      'a connection reset on every attempt → 502',
+      () => fakeReply.drop(),
+      { status: 502, type: 'upstream_error', code: 'upstream_unreachable', says: /connect/i },
+    ],
+    [
+      'no answer within the profile timeout on every attempt → 504',
+      () => fakeReply.hang(),
+      { status: 504, type: 'server_error', code: 'upstream_timeout', says: /timed out/ },
+    ],
+  ])(
+    '%s after 3 attempts, in the OpenAI shape; the conversation works next',
+    async (_, reply, expected) => {
+      llm.setHandler(reply);
+      const error = await failing('openhands_faulty');
+      expect(error).toMatchObject({
+        status: expected.status,
+        type: expected.type,
+        code: expected.code,
+      });
+      expect(error.error).toEqual({
+        message: expect.stringMatching(expected.says),
+        type: expected.type,
+        param: null,
+        code: expected.code,
+      });
+      expect(error.message).toContain('after 3 attempts');
+      expect(error.message).not.toContain('sk-upstream-faults-0000');
+      // the turn ran: a client must not blindly retry it (the openai client obeys this header)
+      expect(error.headers?.get('x-should-retry')).toBe('false');
+      expect(llm.requests).toHaveLength(3); // bounded: num_retries + 1
+      if (expected.status === 504) {
+        // each attempt that timed out was aborted, not left open at the provider
+        await waitFor(() => llm.requests.every((r) => r.clientClosedEarly));
+      }
+
+      llm.setHandler(null);
+      await expectRecovers(error.headers!.get(HEADER)!);
+    },
+  );
+
+  it('honours Retry-After: waits as long as the provider asked, then answers', async () => {
+    const arrivals: number[] = [];
+    llm.setHandler(() => {
+      arrivals.push(Date.now());
+      return arrivals.length === 1 ? fakeReply.rateLimited(1) : fakeReply.text('After the wait.');
+    });
+    const res = await t.openai.chat.completions.create({
+      model: 'openhands_faulty',
+      messages: [{ role: 'user', content: 'hello' }],
+    });
+    expect(res.choices[0].message.content).toBe('After the wait.');
+    expect(arrivals).toHaveLength(2);
+    expect(arrivals[1] - arrivals[0]).toBeGreaterThanOrEqual(950); // Retry-After: 1
+  });
+
+  it('fails at once when Retry-After asks for longer than the gateway waits', async () => {
+    llm.setHandler(() => fakeReply.rateLimited(3600));
+    const error = await failing('openhands_faulty');
+    expect(error).toMatchObject({ status: 502, code: 'upstream_rate_limited' });
+    expect(llm.requests).toHaveLength(1);
+    llm.setHandler(null);
+    await expectRecovers(error.headers!.get(HEADER)!);
+  });
+
+  it('connection refused: 502 upstream_unreachable after 3 attempts; works once the profile is fixed', async () => {
+    await save('refused', {
+      num_retries: 2,
+      base_url: `http://127.0.0.1:${await closedPort()}/v1`,
+    });
+    const error = await failing('openhands_refused');
+    expect(error).toMatchObject({
+      status: 502,
+      type: 'upstream_error',
+      code: 'upstream_unreachable',
+    });
+    expect(error.message).toContain('after 3 attempts');
+    expect(error.message).toMatch(/ECONNREFUSED|connect/i);
+
+    await save('refused', { num_retries: 2 }); // the operator points it at a live provider
+    await expectRecovers(error.headers!.get(HEADER)!, 'openhands_refused');
+  });
+
+  it('streams the retries as they happen, then one error frame and [DONE]', async () => {
+    llm.setHandler(() => fakeReply.error(503, 'overloaded'));
+    const res = await t.request('/v1/chat/completions', {
+      method: 'POST',
+      json: {
+        model: 'openhands_faulty',
+        stream: true,
+        messages: [{ role: 'user', content: 'hello' }],
+      },
+    });
+    expect(res.status).toBe(200); // the headers went out before the provider failed
+    const sse = new SseReader(res);
+    await sse.readAll();
+    expect(reasoningOf(sse.data).match(/retrying/g)).toHaveLength(2);
+    expect(sse.data.at(-1)).toEqual({
+      error: {
+        message: expect.stringMatching(/after 3 attempts \(HTTP 503/),
+        type: 'upstream_error',
+        param: null,
+        code: 'upstream_error',
+      },
+    });
+    expect(sse.lines.at(-1)).toBe('data: [DONE]');
+    expect(llm.requests).toHaveLength(3);
+
+    llm.setHandler(null);
+    await expectRecovers(res.headers.get(HEADER)!);
+  });
+});
+
+async function waitFor(check: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > until) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+/** A loopback port nothing listens on. */
+function closedPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}
