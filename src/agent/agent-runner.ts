@@ -8,6 +8,7 @@ import { agentConfig } from '../config/agent.config';
 import { ActiveTurns } from '../conversations/active-turns';
 import type {
   NewEvent,
+  NewLlmCall,
   StoredEvent,
   TurnEndReason,
   TurnUsage,
@@ -57,6 +58,8 @@ interface Ending {
   /** Appended to the streamed content (finish message, stuck notice). */
   tail?: string;
   error?: AppError;
+  /** The final step, not written yet: it goes with the turn's end, in the same statement. */
+  step?: { events: NewEvent[]; calls: NewLlmCall[] };
 }
 
 /**
@@ -138,13 +141,12 @@ export class AgentRunner {
       },
     };
     const hash = transcriptHash(
-      transcriptOf([
-        ...journal.history,
-        { ...turnEnd, id: '', seq: 0, createdAt: '' },
-      ]),
+      transcriptOf([...journal.history, { ...turnEnd, id: '', seq: 0, createdAt: '' }]),
     );
     try {
-      for (const event of await journal.end(status, [...endEvents, turnEnd], [], hash)) {
+      const step = ending.step ?? { events: [], calls: [] };
+      const events = [...step.events, ...endEvents, turnEnd];
+      for (const event of await journal.end(status, events, step.calls, hash)) {
         if (event.kind !== 'turn_end') out.push({ type: 'event', event });
       }
     } catch (err) {
@@ -257,14 +259,19 @@ export class AgentRunner {
           },
         })),
       ];
-      const stored = await journal.append(stepEvents, [
-        llmCallOf(llmCallId, 'agent', model, result),
-      ]);
+      const llmCall = llmCallOf(llmCallId, 'agent', model, result);
+      if (calls.length === 0 && result.text.trim()) {
+        return {
+          reason: 'stop',
+          answer: result.text,
+          step: { events: stepEvents, calls: [llmCall] },
+        };
+      }
+      const stored = await journal.append(stepEvents, [llmCall]);
       out.push({ type: 'event', event: stored[0] });
       if (result.text.trim()) lastText = result.text;
 
       if (calls.length === 0) {
-        if (result.text.trim()) return { reason: 'stop', answer: result.text };
         const verdict = detectStuck(journal.history);
         if (verdict.kind === 'stuck') return stuckEnding(verdict.reason);
         emit(
