@@ -53,6 +53,16 @@ describe('errors', () => {
       expect(JSON.stringify(body)).not.toMatch(STACK);
     });
 
+    it('never quotes the body back, where a secret may sit next to the fault', async () => {
+      for (const path of ['/api/profiles/p', '/v1/chat/completions']) {
+        const res = await post(path, '{"llm": {"api_key": sk-secret-0123456789}}');
+        expect(res.status).toBe(400);
+        const text = await res.text();
+        expect(text).toMatch(/Unexpected token/);
+        expect(text).not.toMatch(/sk-sec/);
+      }
+    });
+
     it('refuses a JSON scalar as the body', async () => {
       for (const raw of ['"just a string"', '42', 'null', 'true']) {
         const res = await post('/api/profiles/p', raw);

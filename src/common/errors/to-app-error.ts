@@ -34,7 +34,7 @@ export function toAppError(exception: unknown): AppError {
     return new AppError(
       'invalid',
       'request.malformed_json',
-      `Malformed JSON body: ${parser.message}`,
+      `Malformed JSON body: ${withoutExcerpt(parser.message)}`,
     );
   }
   if (parser?.type === 'entity.too.large') {
@@ -51,6 +51,17 @@ export function toAppError(exception: unknown): AppError {
   return new AppError('internal', 'server.internal', 'Internal server error.', {
     cause: exception,
   });
+}
+
+/**
+ * V8 quotes the body around the fault (`Unexpected token 's', ..."api_key": sk-provide"... is not
+ * valid JSON`), and that excerpt may be part of a secret; keep the description, drop the quote.
+ */
+function withoutExcerpt(message = ''): string {
+  const excerpt = message.search(/(?:\.\.\.)?"[\s\S]*"(?:\.\.\.)? is not valid JSON$/);
+  if (excerpt === -1) return message;
+  const head = message.slice(0, excerpt).replace(/[,\s]+$/, '');
+  return head ? `${head}; not valid JSON` : 'not valid JSON';
 }
 
 function fromHttpException(exception: HttpException): AppError {
