@@ -146,7 +146,7 @@ describe('graceful shutdown on SIGTERM', () => {
     expect(sse.data.at(-1)).toMatchObject({ error: { code: 'turn_cancelled' } });
     expect(sse.lines.at(-1)).toBe('data: [DONE]');
     expect(await server.waitForExit()).toEqual({ code: 0, signal: null });
-    expect(processes(SLEEP)).toEqual([]);
+    await waitFor(() => processes(SLEEP).length === 0, 5_000, 'the shell killed'); // reaped
 
     const again = await restart();
     expect((await again.json(`/api/conversations/${id}`)).execution_status).toBe('cancelled');
