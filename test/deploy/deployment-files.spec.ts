@@ -200,3 +200,18 @@ describe('.env.example', () => {
     expect(written.PGLITE_DATA_DIR).toBe(`${written.OH_PERSISTENCE_DIR}/pglite`);
   });
 });
+
+describe('README.md', () => {
+  const readme = read('README.md');
+  const table = /## Configuration\n([\s\S]*?)\n## /.exec(readme)?.[1] ?? '';
+
+  it('documents every configuration variable in its table', () => {
+    expect(table).toContain('| Variable | Default | Meaning |');
+    for (const name of [...CONTRACT_VARIABLES, ...SCHEMA_VARIABLES]) {
+      expect({ name, documented: table.includes(`\`${name}\``) }).toEqual({
+        name,
+        documented: true,
+      });
+    }
+  });
+});
