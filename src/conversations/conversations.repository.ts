@@ -52,6 +52,15 @@ const INSERT_LLM_CALL = `INSERT INTO llm_calls (id, conversation_id, usage_id, m
     cost_usd numeric, latency_ms int)`;
 
 /**
+ * A CTE that commits its statement without waiting for the WAL flush (`synchronous_commit` off for
+ * that one transaction). For writes nothing outside the database acts on before the turn's next
+ * durable write: the WAL is sequential, so that write's flush (at the latest the turn's end, which
+ * commits synchronously before the client hears of it) makes these durable too. Visibility and
+ * atomicity are unchanged; only a database crash in between could lose them, with the turn.
+ */
+const ASYNC_COMMIT = `relaxed AS (SELECT set_config('synchronous_commit', 'off', true) AS off)`;
+
+/**
  * The only place that builds conversation queries. Writes on the turn path are single statements
  * (CTEs): one round trip each, atomic without an explicit transaction.
  */
@@ -67,14 +76,18 @@ export class ConversationsRepository {
     return rows[0] ? toConversation(rows[0]) : null;
   }
 
-  /** Creates a conversation already holding its turn lock, with its first events. `null` if the id exists. */
+  /**
+   * Creates a conversation already holding its turn lock, with its first events. `null` if the id
+   * exists. Committed asynchronously (`ASYNC_COMMIT`): an LLM call comes next, not an action.
+   */
   async createLocked(
     c: NewConversation,
     owner: string,
     events: StoredEvent[],
   ): Promise<Conversation | null> {
     const rows = await this.db.query<RawConversation[]>(
-      `WITH created AS (
+      `WITH ${ASYNC_COMMIT},
+       created AS (
          INSERT INTO conversations (id, profile_name, model, title, system_prompt_suffix, execution_status,
            run_owner, workspace_dir, last_seq)
          VALUES ($1, $2, $3, $4, $5, 'running', $6, $7, $8)
@@ -84,7 +97,7 @@ export class ConversationsRepository {
          INSERT INTO conversation_events (id, conversation_id, seq, kind, source, payload, created_at)
          SELECT e.id, created.id, e.seq, e.kind, e.source, e.payload, e.created_at
          FROM created, ${EVENTS_FROM_JSON.replace('$EVENTS', '$9')})
-       SELECT * FROM created`,
+       SELECT created.* FROM created, relaxed`,
       [
         c.id,
         c.profileName,
@@ -102,7 +115,8 @@ export class ConversationsRepository {
 
   /**
    * Takes the turn lock and appends the turn's first events, atomically: `null` when a turn is
-   * already running. Also records which profile and model this turn uses.
+   * already running. Also records which profile and model this turn uses. Committed
+   * asynchronously (`ASYNC_COMMIT`), like `createLocked`.
    */
   async lockForTurn(
     id: string,
@@ -111,7 +125,8 @@ export class ConversationsRepository {
     firstEvents: Omit<StoredEvent, 'seq'>[],
   ): Promise<{ conversation: Conversation; events: StoredEvent[] } | null> {
     const rows = await this.db.query<(RawConversation & { base_seq: number })[]>(
-      `WITH locked AS (
+      `WITH ${ASYNC_COMMIT},
+       locked AS (
          UPDATE conversations
          SET execution_status = 'running', run_owner = $2, profile_name = $3, model = $4,
              last_seq = last_seq + $5, updated_at = now()
@@ -122,7 +137,7 @@ export class ConversationsRepository {
          SELECT e.id, locked.id, locked.base_seq + e.n, e.kind, e.source, e.payload, e.created_at
          FROM locked, jsonb_to_recordset($6::jsonb)
            AS e(id uuid, n int, kind text, source text, payload jsonb, created_at timestamptz))
-       SELECT * FROM locked`,
+       SELECT locked.* FROM locked, relaxed`,
       [
         id,
         owner,
@@ -140,18 +155,23 @@ export class ConversationsRepository {
     return { conversation: toConversation(row), events };
   }
 
-  /** Appends events (and the LLM calls they account for) and advances `last_seq`, in one statement. */
+  /**
+   * Appends events (and the LLM calls they account for) and advances `last_seq`, in one statement.
+   * `durable: false` commits it asynchronously (`ASYNC_COMMIT`).
+   */
   async append(
     conversationId: string,
     events: StoredEvent[],
     calls: NewLlmCall[] = [],
+    { durable = true }: { durable?: boolean } = {},
   ): Promise<void> {
     await this.db.query(
-      `WITH inserted AS (
+      `WITH ${durable ? '' : `${ASYNC_COMMIT},`} inserted AS (
          INSERT INTO conversation_events (id, conversation_id, seq, kind, source, payload, created_at)
          SELECT e.id, $1, e.seq, e.kind, e.source, e.payload, e.created_at FROM ${EVENTS_FROM_JSON.replace('$EVENTS', '$2')}),
        calls AS (${INSERT_LLM_CALL.replace('$ID', '$1').replace('$CALLS', '$4')})
-       UPDATE conversations SET last_seq = GREATEST(last_seq, $3), updated_at = now() WHERE id = $1`,
+       UPDATE conversations SET last_seq = GREATEST(last_seq, $3), updated_at = now()
+       ${durable ? '' : 'FROM relaxed'} WHERE id = $1`,
       [conversationId, eventsJson(events), lastSeqOf(events, 0), json(calls.map(toRawCall))],
     );
   }

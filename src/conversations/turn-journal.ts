@@ -4,8 +4,12 @@ import type { NewEvent, NewLlmCall, StoredEvent } from './conversation-events';
 import type { ConversationsRepository } from './conversations.repository';
 import type { Conversation, ExecutionStatus } from './entities/conversation.entity';
 
-export const stamp = (event: NewEvent, seq: number): StoredEvent =>
-  ({ ...event, id: randomUUID(), seq, createdAt: new Date().toISOString() });
+export const stamp = (event: NewEvent, seq: number): StoredEvent => ({
+  ...event,
+  id: randomUUID(),
+  seq,
+  createdAt: new Date().toISOString(),
+});
 
 /**
  * A turn's write access to its conversation, held while the turn lock is. Every append is one
@@ -36,10 +40,15 @@ export class TurnJournal {
     set: (tasks: TaskItem[]): Promise<void> => this.repo.setTaskList(this.conversation.id, tasks),
   };
 
-  /** Persists events (and the LLM calls they account for) before anyone acts on them. */
+  /**
+   * Persists events (and the LLM calls they account for) before anyone acts on them. Tool calls
+   * are flushed to disk before they run; other steps are followed by nothing but LLM calls and
+   * become durable with the next durable write (at the latest the turn's end).
+   */
   async append(events: NewEvent[], calls: NewLlmCall[] = []): Promise<StoredEvent[]> {
     const stored = this.stampAll(events);
-    await this.repo.append(this.conversation.id, stored, calls);
+    const durable = stored.some((event) => event.kind === 'tool_call');
+    await this.repo.append(this.conversation.id, stored, calls, { durable });
     this.log.push(...stored);
     return stored;
   }
