@@ -3,11 +3,13 @@ import { ConfigModule, type ConfigType } from '@nestjs/config';
 import { LoggerModule } from 'nestjs-pino';
 import { AuthModule } from './auth/auth.module';
 import { loggingParams } from './common/http/logging';
+import { RateLimitModule } from './common/http/rate-limit.module';
 import { agentConfig } from './config/agent.config';
 import { appConfig } from './config/app.config';
 import { authConfig } from './config/auth.config';
 import { chatConfig, llmConfig } from './config/chat.config';
 import { databaseConfig } from './config/database.config';
+import { limitsConfig } from './config/limits.config';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
 import { ChatCompletionsModule } from './chat-completions/chat-completions.module';
@@ -20,7 +22,15 @@ import { ProfilesModule } from './profiles/profiles.module';
     ConfigModule.forRoot({
       isGlobal: true,
       ignoreEnvFile: true, // load-env.ts reads .env itself, once, with validation
-      load: [appConfig, databaseConfig, authConfig, agentConfig, chatConfig, llmConfig],
+      load: [
+        appConfig,
+        databaseConfig,
+        authConfig,
+        agentConfig,
+        chatConfig,
+        llmConfig,
+        limitsConfig,
+      ],
     }),
     LoggerModule.forRootAsync({
       inject: [appConfig.KEY],
@@ -28,6 +38,7 @@ import { ProfilesModule } from './profiles/profiles.module';
     }),
     DatabaseModule,
     AuthModule,
+    RateLimitModule, // after AuthModule: its guard runs second and sees the accepted key
     HealthModule,
     ProfilesModule,
     ModelsModule,

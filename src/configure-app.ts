@@ -10,6 +10,7 @@ import { applyPluginResponses } from './common/http/openapi-responses';
 import { requestId } from './common/http/request-id.middleware';
 import { validationPipe } from './common/http/validation';
 import { appConfig } from './config/app.config';
+import { limitsConfig } from './config/limits.config';
 import metadata from './metadata';
 
 /** Headers browsers may read from our responses. */
@@ -18,6 +19,7 @@ export const EXPOSED_HEADERS = ['X-OpenHands-ServerConversation-ID', 'X-Request-
 /** Everything between `NestFactory.create` and `listen`, shared by main.ts and the tests. */
 export async function configureApp(app: INestApplication): Promise<INestApplication> {
   const config = app.get<ConfigType<typeof appConfig>>(appConfig.KEY);
+  const limits = app.get<ConfigType<typeof limitsConfig>>(limitsConfig.KEY);
   app.useLogger(app.get(Logger));
   app.flushLogs();
 
@@ -30,11 +32,11 @@ export async function configureApp(app: INestApplication): Promise<INestApplicat
       maxAge: 600,
     });
   }
-  app.use(express.json({ limit: '10mb' }));
+  app.use(express.json({ limit: limits.maxBodyBytes }));
   app.use(expressErrorHandler);
 
   app.useGlobalFilters(new HttpErrorFilter());
-  app.useGlobalPipes(validationPipe());
+  app.useGlobalPipes(validationPipe({ maxMessages: limits.maxMessages }));
   // SIGTERM/SIGINT: graceful shutdown (AgentLifecycle), then exit 0, not the signal re-raised
   app.enableShutdownHooks([], { useProcessExit: true });
 

@@ -493,9 +493,8 @@ export default async () => {
                 required: true,
                 type: () => [t['./chat-completions/dto/create-chat-completion.dto'].ChatMessageDto],
                 description:
-                  "The conversation so far. The last `user` message is this turn's input; `system`/`developer`\ntexts extend the agent's system prompt of a new conversation; earlier user/assistant turns seed\na new conversation.",
+                  "The conversation so far. The last `user` message is this turn's input; `system`/`developer`\ntexts extend the agent's system prompt of a new conversation; earlier user/assistant turns seed\na new conversation. At most `OH_MAX_MESSAGES` (default 2048) messages.",
                 minItems: 1,
-                maxItems: 10000,
               },
               stream: {
                 required: false,

@@ -3,6 +3,13 @@ import { IsIn, IsInt, IsOptional, IsString, IsUrl, Max, Min, MinLength } from 'c
 
 const toInt = ({ value }: { value: unknown }) =>
   typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
+const UNITS: Record<string, number> = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 };
+/** `1048576`, `512kb`, `10mb`, `1gb` (binary units, case-insensitive) to bytes. */
+const toBytes = ({ value }: { value: unknown }) => {
+  const match =
+    typeof value === 'string' ? /^(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)?$/i.exec(value.trim()) : null;
+  return match ? Math.floor(Number(match[1]) * UNITS[(match[2] ?? 'b').toLowerCase()]) : value;
+};
 const toNumber = ({ value }: { value: unknown }) =>
   typeof value === 'string' && value.trim() !== '' && !Number.isNaN(Number(value))
     ? Number(value)
@@ -91,6 +98,30 @@ export class EnvSchema {
   @Min(1)
   @Max(1_000_000)
   OH_MAX_PROFILES = 1000;
+
+  /** Largest request body, in bytes or with a unit (`512kb`, `10mb`); larger ones get 413. */
+  @Transform(toBytes)
+  @IsInt({ message: '$property must be a size: bytes, or a number with kb, mb or gb (e.g. 10mb)' })
+  @Min(1024)
+  @Max(1024 ** 3)
+  OH_MAX_BODY_SIZE = 10 * 1024 ** 2;
+
+  /** Most messages in one chat completion request (Azure OpenAI's cap, too); more get 400. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000)
+  OH_MAX_MESSAGES = 2048;
+
+  /**
+   * Requests per minute per session key (per client address when access is open), sliding
+   * window; more get 429 with Retry-After. 0: no limit.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(100_000)
+  OH_RATE_LIMIT_PER_MINUTE = 0;
 
   /**
    * Seconds a resolved profile is reused between turns (0: read at every turn). Saves and deletes

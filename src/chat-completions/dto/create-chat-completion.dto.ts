@@ -1,7 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
-  ArrayMaxSize,
   ArrayMinSize,
   IsArray,
   IsBoolean,
@@ -19,6 +18,7 @@ import {
   ValidateNested,
   type ValidationOptions,
 } from 'class-validator';
+import { MaxItemsFrom } from '../../common/http/validation';
 
 export const MESSAGE_ROLES = ['system', 'developer', 'user', 'assistant', 'tool'] as const;
 export type MessageRole = (typeof MESSAGE_ROLES)[number];
@@ -133,11 +133,11 @@ export class CreateChatCompletionDto {
   /**
    * The conversation so far. The last `user` message is this turn's input; `system`/`developer`
    * texts extend the agent's system prompt of a new conversation; earlier user/assistant turns seed
-   * a new conversation.
+   * a new conversation. At most `OH_MAX_MESSAGES` (default 2048) messages.
    */
   @IsArray()
   @ArrayMinSize(1)
-  @ArrayMaxSize(10_000)
+  @MaxItemsFrom('maxMessages')
   @ValidateNested({ each: true })
   @Type(() => ChatMessageDto)
   messages!: ChatMessageDto[];

@@ -23,6 +23,8 @@ interface ParserError {
   statusCode?: number;
   expose?: boolean;
   message?: string;
+  /** `entity.too.large`: the configured limit in bytes. */
+  limit?: number;
 }
 
 /** Normalises anything thrown while handling a request into an `AppError`. */
@@ -38,7 +40,12 @@ export function toAppError(exception: unknown): AppError {
     );
   }
   if (parser?.type === 'entity.too.large') {
-    return new AppError('payload_too_large', 'request.too_large', 'The request body is too large.');
+    const limit = typeof parser.limit === 'number' ? ` of ${parser.limit} bytes` : '';
+    return new AppError(
+      'payload_too_large',
+      'request.too_large',
+      `The request body is larger than this server's limit${limit} (OH_MAX_BODY_SIZE).`,
+    );
   }
   const status = parser?.status ?? parser?.statusCode;
   if (status && status >= 400 && status < 500 && parser?.expose) {

@@ -1,4 +1,9 @@
-import { ValidationPipe, type ValidationError } from '@nestjs/common';
+import {
+  type ArgumentMetadata,
+  ValidationPipe,
+  type ValidationError,
+  type ValidationPipeOptions,
+} from '@nestjs/common';
 import { type FieldError, invalidRequest } from '../errors/app-error';
 
 /** `messages[0].content`-style paths for every failed constraint, nested ones included. */
@@ -14,9 +19,96 @@ export function fieldErrors(errors: ValidationError[], parent = ''): FieldError[
   });
 }
 
-/** Validation failures are 400 `request.invalid` with one entry per field, in either error shape. */
-export const validationPipe = () =>
-  new ValidationPipe({
+/**
+ * Deepest nesting a request body may have. class-transformer and class-validator recurse into
+ * every level, so a body of a few kilobytes nested some thousand levels deep would overflow the
+ * stack (a 500); real OpenAI requests, tool JSON schemas included, stay far below this.
+ */
+export const MAX_BODY_DEPTH = 100;
+
+/** Configured caps the pipe enforces on body DTO properties marked with `@MaxItemsFrom`. */
+export interface BodyLimits {
+  /** Most `messages` of a chat completion request. */
+  maxMessages: number;
+}
+
+/** The variable that sets each limit, for error messages an operator can act on. */
+const SETTING_OF: Record<keyof BodyLimits, string> = { maxMessages: 'OH_MAX_MESSAGES' };
+
+const ITEM_LIMITS = Symbol('validation:item-limits');
+
+interface ItemLimit {
+  property: string;
+  limit: keyof BodyLimits;
+}
+
+/**
+ * Caps an array property of a body DTO by a configured limit. The pipe checks it before the body
+ * is transformed or validated, so an oversized array costs one length check instead of the
+ * validation of every item.
+ */
+export function MaxItemsFrom(limit: keyof BodyLimits): PropertyDecorator {
+  return (target, property) => {
+    const owner = target.constructor;
+    const declared = (Reflect.getMetadata(ITEM_LIMITS, owner) as ItemLimit[] | undefined) ?? [];
+    Reflect.defineMetadata(
+      ITEM_LIMITS,
+      [...declared, { property: String(property), limit }],
+      owner,
+    );
+  };
+}
+
+/**
+ * The global pipe: validation failures are 400 `request.invalid` with one entry per field, in
+ * either error shape. Before any of that, a body's shape is bounded (depth, `@MaxItemsFrom`
+ * caps), so no input can make transformation or validation recurse or loop without end.
+ */
+class BoundedValidationPipe extends ValidationPipe {
+  constructor(
+    private readonly limits: BodyLimits,
+    options: ValidationPipeOptions,
+  ) {
+    super(options);
+  }
+
+  override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    if (metadata.type === 'body') {
+      checkDepth(value);
+      if (metadata.metatype) this.checkItems(value, metadata.metatype);
+    }
+    return super.transform(value, metadata);
+  }
+
+  private checkItems(value: unknown, metatype: object): void {
+    if (typeof value !== 'object' || value === null) return;
+    const declared = (Reflect.getMetadata(ITEM_LIMITS, metatype) as ItemLimit[] | undefined) ?? [];
+    for (const { property, limit } of declared) {
+      const items: unknown = Object.getOwnPropertyDescriptor(value, property)?.value;
+      const max = this.limits[limit];
+      if (Array.isArray(items) && items.length > max) {
+        const message = `${property} has ${items.length} items; this server accepts at most ${max} (${SETTING_OF[limit]}).`;
+        throw invalidRequest(message, [{ field: property, message }], property);
+      }
+    }
+  }
+}
+
+/** Iterative, so the check itself cannot overflow the stack it protects. */
+function checkDepth(body: unknown): void {
+  const stack: [unknown, number][] = [[body, 1]];
+  for (let next = stack.pop(); next; next = stack.pop()) {
+    const [value, depth] = next;
+    if (typeof value !== 'object' || value === null) continue;
+    if (depth > MAX_BODY_DEPTH) {
+      throw invalidRequest(`The body is nested more than ${MAX_BODY_DEPTH} levels deep.`);
+    }
+    for (const child of Object.values(value)) stack.push([child, depth + 1]);
+  }
+}
+
+export const validationPipe = (limits: BodyLimits) =>
+  new BoundedValidationPipe(limits, {
     whitelist: true,
     forbidNonWhitelisted: false,
     transform: true,
