@@ -138,6 +138,7 @@ export class CreateChatCompletionDto {
   @IsArray()
   @ArrayMinSize(1)
   @MaxItemsFrom('maxMessages')
+  @IsObject({ each: true }) // @ValidateNested alone lets arrays through as messages
   @ValidateNested({ each: true })
   @Type(() => ChatMessageDto)
   messages!: ChatMessageDto[];
@@ -148,6 +149,7 @@ export class CreateChatCompletionDto {
   stream?: boolean;
 
   @IsOptional()
+  @IsObject()
   @ValidateNested()
   @Type(() => StreamOptionsDto)
   stream_options?: StreamOptionsDto | null;

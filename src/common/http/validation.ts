@@ -77,7 +77,9 @@ class BoundedValidationPipe extends ValidationPipe {
       checkDepth(value);
       if (metadata.metatype) this.checkItems(value, metadata.metatype);
     }
-    return super.transform(value, metadata);
+    const result: unknown = await super.transform(value, metadata);
+    if (metadata.type !== 'custom') checkText(result);
+    return result;
   }
 
   private checkItems(value: unknown, metatype: object): void {
@@ -105,6 +107,50 @@ function checkDepth(body: unknown): void {
     }
     for (const child of Object.values(value)) stack.push([child, depth + 1]);
   }
+}
+
+/**
+ * Every string the handler gets (values and keys, after whitelisting) must be storable: PostgreSQL
+ * text and jsonb refuse U+0000 and unpaired surrogates (`\ud800`), which JSON can carry. Refused
+ * here as a 400 naming the field, instead of failing as a 500 at the first INSERT.
+ */
+function checkText(input: unknown): void {
+  interface Item {
+    value: unknown;
+    key: string;
+    parent: Item | null;
+  }
+  const stack: Item[] = [{ value: input, key: '', parent: null }];
+  for (let item = stack.pop(); item; item = stack.pop()) {
+    const { value } = item;
+    if (typeof value === 'string') {
+      if (!storable(value)) throw unstorable(pathOf(item));
+    } else if (typeof value === 'object' && value !== null) {
+      for (const [key, child] of Object.entries(value as Record<string, unknown>)) {
+        const childItem: Item = { value: child, key, parent: item };
+        if (!storable(key)) throw unstorable(pathOf(childItem));
+        stack.push(childItem);
+      }
+    }
+  }
+
+  function pathOf(item: Item): string {
+    const keys: string[] = [];
+    for (let at: Item | null = item; at?.parent; at = at.parent) keys.unshift(at.key);
+    return keys.reduce(
+      (path, key) => (/^\d+$/.test(key) ? `${path}[${key}]` : path ? `${path}.${key}` : key),
+      '',
+    );
+  }
+}
+
+/** NUL, or a surrogate code unit outside a pair (with `u`, a proper pair is one code point). */
+const LONE_SURROGATE = /\p{Cs}/u;
+const storable = (text: string) => !text.includes('\u0000') && !LONE_SURROGATE.test(text);
+
+function unstorable(field: string) {
+  const message = 'must be valid Unicode text without NUL (U+0000) characters or lone surrogates';
+  return invalidRequest(`Invalid request: ${field || 'body'} ${message}.`, [{ field, message }]);
 }
 
 export const validationPipe = (limits: BodyLimits) =>

@@ -1,10 +1,11 @@
 import { Type } from 'class-transformer';
-import { IsBoolean, IsDefined, IsOptional, ValidateNested } from 'class-validator';
+import { IsBoolean, IsDefined, IsObject, IsOptional, ValidateNested } from 'class-validator';
 import { LlmConfigDto } from './llm-config.dto';
 
 export class SaveProfileDto {
   /** The LLM this profile calls. */
   @IsDefined()
+  @IsObject() // @ValidateNested alone lets an array through (`"llm": []`), which then crashed
   @ValidateNested()
   @Type(() => LlmConfigDto)
   llm!: LlmConfigDto;
