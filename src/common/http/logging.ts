@@ -1,9 +1,48 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Params } from 'nestjs-pino';
+import { stdSerializers } from 'pino';
 import type { LogLevel } from '../../config/env.schema';
 
 /** Query strings are dropped from logged URLs: nothing secret can ride in on them. */
 const pathOf = (url: string | undefined) => (url ?? '').split('?')[0];
+
+/** What a failed query may tell the logs: where and why, never with which values. */
+const QUERY_ERROR_FIELDS = [
+  'name',
+  'message',
+  'stack',
+  'code',
+  'severity',
+  'table',
+  'column',
+  'constraint',
+  'routine',
+  'query', // the SQL text, with $1 placeholders
+] as const;
+
+/**
+ * pino's error serializer, minus what a failed query carries besides its SQL: the bound
+ * `parameters` and the driver's `detail`/`where` (the failing row, key values) hold prompts,
+ * tool output and encrypted secrets, and an operator debugging a failure needs none of them.
+ */
+export function serializeError(err: unknown): ReturnType<typeof stdSerializers.err> {
+  return stdSerializers.errWithCause(withoutQueryValues(err) as Error);
+}
+
+function withoutQueryValues(err: unknown, depth = 0): unknown {
+  if (typeof err !== 'object' || err === null || depth > 5) return err;
+  const record = err as Record<string, unknown>;
+  const cause = 'cause' in record ? withoutQueryValues(record.cause, depth + 1) : undefined;
+  if (!('parameters' in record || 'driverError' in record)) {
+    return cause === record.cause ? err : Object.assign(Object.create(err) as object, { cause });
+  }
+  const kept: Record<string, unknown> = {};
+  for (const field of QUERY_ERROR_FIELDS)
+    if (record[field] !== undefined) kept[field] = record[field];
+  const safe = Object.assign(new Error(String(record.message)), kept);
+  if (cause !== undefined) safe.cause = cause;
+  return safe;
+}
 
 /**
  * Structured JSON logs; every line of a request carries its id. Headers are never logged, so
@@ -22,6 +61,7 @@ export function loggingParams(level: LogLevel): Params {
           path: pathOf(req.url),
         }),
         res: (res: ServerResponse) => ({ status: res.statusCode }),
+        err: serializeError,
       },
       redact: {
         paths: [
