@@ -1,7 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
-import express from 'express';
+import express, { type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import { BEARER_SCHEME, SESSION_KEY_SCHEME } from './common/auth/api-key-auth.decorator';
@@ -13,8 +13,16 @@ import { appConfig } from './config/app.config';
 import { limitsConfig } from './config/limits.config';
 import metadata from './metadata';
 
-/** Headers browsers may read from our responses. */
-export const EXPOSED_HEADERS = ['X-OpenHands-ServerConversation-ID', 'X-Request-ID'];
+/** Headers browsers may read from our responses (the OpenAI SDKs read the retry ones too). */
+export const EXPOSED_HEADERS = [
+  'X-OpenHands-ServerConversation-ID',
+  'X-Request-ID',
+  'Retry-After',
+  'X-Should-Retry',
+  'X-RateLimit-Limit',
+  'X-RateLimit-Remaining',
+  'X-RateLimit-Reset',
+];
 
 /** Everything between `NestFactory.create` and `listen`, shared by main.ts and the tests. */
 export async function configureApp(app: INestApplication): Promise<INestApplication> {
@@ -26,8 +34,14 @@ export async function configureApp(app: INestApplication): Promise<INestApplicat
   app.use(requestId);
   app.use(helmet({ contentSecurityPolicy: { directives: { 'upgrade-insecure-requests': null } } }));
   if (config.corsOrigins.length > 0) {
+    const allowed = new Set(config.corsOrigins);
+    app.use(varyOnOrigin);
     app.enableCors({
-      origin: [...config.corsOrigins],
+      // A foreign origin gets no CORS header at all (an array would still answer its preflights).
+      origin: (origin: string | undefined, done: (err: null, allow: string | false) => void) =>
+        done(null, origin !== undefined && allowed.has(origin) && origin),
+      // allowedHeaders unset: a preflight's requested headers are reflected, so every header the
+      // OpenAI SDKs send (authorization, x-stainless-*, new ones in later versions) passes.
       exposedHeaders: EXPOSED_HEADERS,
       maxAge: 600,
     });
@@ -72,4 +86,10 @@ export function openApiDocument(app: INestApplication): OpenAPIObject {
     )
     .build();
   return SwaggerModule.createDocument(app, config);
+}
+
+/** With an allow-list the answer depends on the Origin header: shared caches must key on it. */
+function varyOnOrigin(_req: Request, res: Response, next: NextFunction): void {
+  res.vary('Origin');
+  next();
 }
