@@ -43,6 +43,14 @@ export const launchLocalBash: ShellLauncher = ({ cwd, env }) => ({
   env,
 });
 
+/**
+ * A local shell outlives the service when the service is killed (SIGKILL, OOM): its process group
+ * is detached on purpose. This watchdog, in the shell's group, waits for EOF on fd 3 — whose other
+ * end only the service holds — and then kills the whole group. (A sandbox dies with its parent
+ * by itself, and fd 3 may not reach inside it, so sandboxed shells do without.)
+ */
+const WATCHDOG = ['{ read -r -u 3 __oh_never; kill -KILL -- -$$; } &', 'exec 3<&-'];
+
 export interface BashSessionOptions {
   /** Where the shell starts. */
   cwd: string;
@@ -174,7 +182,8 @@ export class BashSession {
       cwd: launch.cwd,
       env: launch.env,
       detached: true, // its own process group and session: killable as a whole
-      stdio: ['pipe', 'pipe', 'pipe'],
+      // fd 3 is never written: it reaches EOF when this process dies, however it dies (see boot)
+      stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
     });
     this.exited = new Promise((resolve) => this.child.once('exit', () => resolve()));
     this.child.stdout.setEncoding('utf8');
@@ -182,6 +191,7 @@ export class BashSession {
     this.child.stderr.setEncoding('utf8');
     this.child.stderr.on('data', (chunk: string) => this.emit(chunk)); // before `exec 2>&1`
     this.child.stdin.on('error', () => undefined); // EPIPE once bash is gone
+    this.child.stdio[3]?.on('error', () => undefined);
     this.child.on('error', (error) => {
       this.exitStatus ??= 127;
       this.onStarted?.(error);
@@ -277,6 +287,7 @@ export class BashSession {
     this.child.stdin.write(
       [
         'exec 2>&1',
+        ...(this.nested ? [] : WATCHDOG),
         'exec {__oh_fd}>&1',
         'shopt -s expand_aliases',
         `trap '[ -n "\${__OH_BUSY-}" ] && return 130 2>/dev/null' INT`,
