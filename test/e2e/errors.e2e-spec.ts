@@ -21,6 +21,9 @@ function expectProblem(res: Response, body: unknown, status: number, code: strin
   });
 }
 
+/** A path segment carrying `value` verbatim (dots too: fetch would resolve `.` and `..`). */
+const segment = (value: string) => encodeURIComponent(value).replaceAll('.', '%2E') || 'x';
+
 /** What a stack trace or a source path in a body would look like. */
 const STACK = /\bat [\w.<>]+ \(|node_modules|\/src\/|\.ts:\d+/;
 
@@ -214,7 +217,7 @@ describe('errors', () => {
           fc.string({ maxLength: 80 }),
           fc.jsonValue({ maxDepth: 4 }),
           async (name, body) => {
-            const path = `/api/profiles/${encodeURIComponent(name) || 'x'}`;
+            const path = `/api/profiles/${segment(name)}`;
             const res = await t.request(path, {
               method: 'POST',
               body: JSON.stringify(body),
@@ -225,17 +228,24 @@ describe('errors', () => {
             expect(text).not.toMatch(STACK);
           },
         ),
-        { numRuns: 150 },
+        {
+          numRuns: 150,
+          examples: [
+            ['.', {}],
+            ['..', null],
+            ['%', []],
+          ],
+        },
       );
     });
 
     it('never gets a 5xx for an odd model id', async () => {
       await fc.assert(
         fc.asyncProperty(fc.string({ maxLength: 80 }), async (id) => {
-          const res = await t.request(`/v1/models/${encodeURIComponent(id) || 'x'}`);
+          const res = await t.request(`/v1/models/${segment(id)}`);
           expect({ id, status: res.status }).toEqual({ id, status: 404 });
         }),
-        { numRuns: 100 },
+        { numRuns: 100, examples: [['.'], ['..'], ['%'], ['openhands_.']] },
       );
     });
 
