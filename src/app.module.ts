@@ -12,6 +12,7 @@ import { databaseConfig } from './config/database.config';
 import { limitsConfig } from './config/limits.config';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
+import { MetricsModule } from './metrics/metrics.module';
 import { ChatCompletionsModule } from './chat-completions/chat-completions.module';
 import { ConversationsModule } from './conversations/conversations.module';
 import { ModelsModule } from './models/models.module';
@@ -44,6 +45,7 @@ import { ProfilesModule } from './profiles/profiles.module';
     ModelsModule,
     ConversationsModule,
     ChatCompletionsModule,
+    MetricsModule,
   ],
 })
 export class AppModule {}

@@ -661,6 +661,17 @@ export default async () => {
           },
         ],
         [
+          import('./metrics/metrics.controller.js'),
+          {
+            MetricsController: {
+              scrape: {
+                summary:
+                  "Requests, turns, LLM tokens, cost and errors, disconnects and keepalives, and the process's\nown figures, in the Prometheus text format (or as JSON with `Accept: application/json`).",
+              },
+            },
+          },
+        ],
+        [
           import('./profiles/profiles.controller.js'),
           {
             ProfilesController: {

@@ -16,6 +16,7 @@ import type {
 import type { ExecutionStatus } from '../conversations/entities/conversation.entity';
 import { transcriptHash, transcriptOf } from '../conversations/transcript';
 import type { TurnJournal } from '../conversations/turn-journal';
+import { MetricsService } from '../metrics/metrics.service';
 import { LlmClient } from '../models/llm-client';
 import { LlmCallError } from '../models/llm-errors';
 import type { LlmRequest, LlmStepResult, ResolvedModel } from '../models/llm-types';
@@ -77,6 +78,7 @@ export class AgentRunner {
     private readonly tools: ToolRegistry,
     private readonly condenser: Condenser,
     private readonly active: ActiveTurns,
+    private readonly metrics: MetricsService,
     @Inject(agentConfig.KEY) private readonly config: ConfigType<typeof agentConfig>,
   ) {}
 
@@ -85,7 +87,12 @@ export class AgentRunner {
     const channel = new EventChannel<AgentEvent>();
     const controller = new AbortController();
     const id = turn.journal.conversation.id;
+    const ended = this.metrics.turnStarted();
     const outcome = this.run(turn, controller, channel);
+    void outcome.then(
+      (o) => ended(o.reason),
+      () => ended('error'),
+    );
     this.active.register(id, controller, outcome);
     return new AgentRun(id, channel, outcome, controller);
   }

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { agentConfig } from '../config/agent.config';
 import { ConversationsModule } from '../conversations/conversations.module';
+import { MetricsModule } from '../metrics/metrics.module';
 import { ModelsModule } from '../models/models.module';
 import { AgentLifecycle } from './agent-lifecycle';
 import { AgentRunner } from './agent-runner';
@@ -12,7 +13,7 @@ import { LocalWorkspaceRuntime } from './workspace/local-runtime';
 import { WORKSPACE_RUNTIME } from './workspace/workspace-runtime';
 
 @Module({
-  imports: [ConversationsModule, ModelsModule],
+  imports: [ConversationsModule, ModelsModule, MetricsModule],
   providers: [
     AgentRunner,
     AgentLifecycle,

@@ -15,6 +15,7 @@ import type { Request, Response } from 'express';
 import { ApiSessionAuth } from '../common/auth/api-key-auth.decorator';
 import { AppError } from '../common/errors/app-error';
 import { chatConfig } from '../config/chat.config';
+import { MetricsService } from '../metrics/metrics.service';
 import { STEP_RENDERINGS, type StepRendering } from '../config/env.schema';
 import { ChatCompletionsService } from './chat-completions.service';
 import { completionOf, failureOf } from './completion-renderer';
@@ -31,6 +32,7 @@ export const PROGRESS_HEADER = 'X-OpenHands-Progress';
 export class ChatCompletionsController {
   constructor(
     private readonly chat: ChatCompletionsService,
+    private readonly metrics: MetricsService,
     @Inject(chatConfig.KEY) private readonly config: ConfigType<typeof chatConfig>,
   ) {}
 
@@ -98,6 +100,7 @@ export class ChatCompletionsController {
         includeUsage: body.stream_options?.include_usage === true,
         rendering,
         keepaliveMs: this.config.keepaliveMs,
+        onKeepalive: () => this.metrics.keepalive(),
       });
       writer.open();
       await writer.pipe(turn.events);

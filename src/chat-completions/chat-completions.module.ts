@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { AgentModule } from '../agent/agent.module';
 import { ConversationsModule } from '../conversations/conversations.module';
+import { MetricsModule } from '../metrics/metrics.module';
 import { ModelsModule } from '../models/models.module';
 import { ChatCompletionsController } from './chat-completions.controller';
 import { BackgroundTaskRunner } from './background-task-runner';
@@ -8,7 +9,7 @@ import { ChatCompletionsService } from './chat-completions.service';
 import { ConversationResolver } from './conversation-resolver';
 
 @Module({
-  imports: [AgentModule, ConversationsModule, ModelsModule],
+  imports: [AgentModule, ConversationsModule, ModelsModule, MetricsModule],
   controllers: [ChatCompletionsController],
   providers: [ChatCompletionsService, ConversationResolver, BackgroundTaskRunner],
 })

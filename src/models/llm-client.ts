@@ -6,6 +6,7 @@ import {
   type TextStreamPart,
   type ToolSet,
 } from 'ai';
+import { MetricsService } from '../metrics/metrics.service';
 import { bindingOf, type ProviderBinding, type ProviderOptions } from './language-model.factory';
 import { classifyLlmError, LlmCallError } from './llm-errors';
 import type {
@@ -58,7 +59,10 @@ export class LlmClient {
   private readonly logger = new Logger(LlmClient.name);
   private readonly options: LlmClientOptions;
 
-  constructor(@Optional() @Inject(LLM_CLIENT_OPTIONS) options?: Partial<LlmClientOptions>) {
+  constructor(
+    @Optional() @Inject(LLM_CLIENT_OPTIONS) options?: Partial<LlmClientOptions>,
+    @Optional() private readonly metrics?: MetricsService,
+  ) {
     this.options = { ...DEFAULT_OPTIONS, ...options };
     if (!warningsSilenced) {
       globalThis.AI_SDK_LOG_WARNINGS = false; // unsupported-setting warnings are expected noise
@@ -92,6 +96,7 @@ export class LlmClient {
         if (signal.aborted) throw signal.reason;
         const failure = classifyLlmError(error, { model: model.model, secrets: model.secrets });
         const delayMs = this.retryDelay(failure, attempt, request, progress.emitted);
+        this.metrics?.llmError(model.profileName, failure.category, delayMs !== null);
         if (delayMs === null) throw failure.withAttempts(attempt + 1);
         attempt += 1;
         this.logger.warn(
@@ -267,6 +272,8 @@ export class LlmClient {
 
       const usage = toTokenUsage(finish.usage);
       const cost = priceCall(model.config, usage);
+      const latencyMs = Date.now() - started;
+      this.metrics?.llmCall(model.profileName, usage, cost.costUsd, latencyMs);
       completed = true;
       yield {
         type: 'finish',
@@ -278,7 +285,7 @@ export class LlmClient {
           usage,
           costUsd: cost.costUsd,
           priced: cost.priced,
-          latencyMs: Date.now() - started,
+          latencyMs,
           responseModel: finish.modelId || model.model,
           reasoningParts,
           attempts: attemptNo,

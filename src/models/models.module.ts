@@ -3,12 +3,13 @@ import { ProfilesModule } from '../profiles/profiles.module';
 import { LanguageModelFactory } from './language-model.factory';
 import type { ConfigType } from '@nestjs/config';
 import { llmConfig } from '../config/chat.config';
+import { MetricsModule } from '../metrics/metrics.module';
 import { LLM_CLIENT_OPTIONS, LlmClient, type LlmClientOptions } from './llm-client';
 import { ModelsController } from './models.controller';
 import { ModelsService } from './models.service';
 
 @Module({
-  imports: [ProfilesModule],
+  imports: [ProfilesModule, MetricsModule],
   controllers: [ModelsController],
   providers: [
     ModelsService,
