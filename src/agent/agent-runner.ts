@@ -107,6 +107,7 @@ export class AgentRunner {
     out: EventChannel<AgentEvent>,
   ): Promise<TurnOutcome> {
     const { journal } = turn;
+    const started = Date.now();
     const timer = setTimeout(() => controller.abort('timeout'), this.config.turnTimeoutMs);
     const usage = emptyUsage();
     const content = new ContentStream(out);
@@ -157,11 +158,13 @@ export class AgentRunner {
         if (event.kind !== 'turn_end') out.push({ type: 'event', event });
       }
     } catch (err) {
-      this.logger.error(
-        { err, conversation_id: journal.conversation.id },
-        'Could not record the end of a turn',
-      );
+      this.logger.error({ err }, 'Could not record the end of a turn');
     }
+    // request_id and conversation_id come from the request's logger (chat controller)
+    this.logger.log(
+      { reason: ending.reason, status, duration_ms: Date.now() - started, usage },
+      'Turn ended',
+    );
     const outcome: TurnOutcome = {
       conversationId: journal.conversation.id,
       reason: ending.reason,

@@ -12,6 +12,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
+import { PinoLogger } from 'nestjs-pino';
 import { ApiSessionAuth } from '../common/auth/api-key-auth.decorator';
 import { AppError } from '../common/errors/app-error';
 import { chatConfig } from '../config/chat.config';
@@ -33,6 +34,7 @@ export class ChatCompletionsController {
   constructor(
     private readonly chat: ChatCompletionsService,
     private readonly metrics: MetricsService,
+    private readonly log: PinoLogger,
     @Inject(chatConfig.KEY) private readonly config: ConfigType<typeof chatConfig>,
   ) {}
 
@@ -89,7 +91,10 @@ export class ChatCompletionsController {
   ): Promise<void> {
     const rendering = this.renderingOf(progress);
     const turn = await this.chat.start(body, req.headers);
-    if (turn.conversationId) res.setHeader(CONVERSATION_HEADER, turn.conversationId);
+    if (turn.conversationId) {
+      res.setHeader(CONVERSATION_HEADER, turn.conversationId);
+      this.log.assign({ conversation_id: turn.conversationId }); // every later line of this request
+    }
     res.on('close', () => {
       if (!res.writableFinished) turn.cancel('client_disconnected');
     });

@@ -50,6 +50,7 @@ function withoutQueryValues(err: unknown, depth = 0): unknown {
  */
 export function loggingParams(level: LogLevel): Params {
   return {
+    assignResponse: true, // fields assigned during a request (conversation_id) reach its last line too
     pinoHttp: {
       level,
       genReqId: (req: IncomingMessage) => req.id,
