@@ -192,6 +192,7 @@ export class LlmClient {
         maxRetries: 0,
         abortSignal: controller.signal,
         ...settings,
+        experimental_download: passUrlsThrough,
         onError: () => undefined, // read from the stream instead of logged
       });
       iterator = result.fullStream[Symbol.asyncIterator]() as AsyncIterator<StreamPart, undefined>;
@@ -312,6 +313,13 @@ interface StepSettings {
 }
 
 /** Profile settings, overridden by the request's, plus the provider's reasoning options. */
+/**
+ * Image URLs in messages go to the provider as URLs; the service never fetches them itself, so a
+ * request cannot make it reach hosts on its own network (the AI SDK would otherwise download URLs
+ * a provider does not take, from here).
+ */
+const passUrlsThrough = (items: { url: URL }[]) => Promise.resolve(items.map(() => null));
+
 export function stepSettings(request: LlmRequest): StepSettings {
   const { config } = request.model;
   const overrides = request.overrides ?? {};
