@@ -51,7 +51,11 @@ export class ModelsService {
       timeoutMs: (config.timeout ?? DEFAULT_TIMEOUT_S) * 1000,
       maxRetries: config.num_retries ?? DEFAULT_MAX_RETRIES,
       contextWindow: config.max_input_tokens ?? contextWindowOf(config.model),
-      secrets: profile.apiKey ? [profile.apiKey] : [],
+      // header values may be credentials too (an Azure `api-key`, a proxy's token)
+      secrets: [
+        ...(profile.apiKey ? [profile.apiKey] : []),
+        ...Object.values(profile.config.extra_headers ?? {}).filter((v) => v.length >= 8),
+      ],
     };
   }
 }

@@ -159,7 +159,7 @@ describe('profiles', () => {
         timeout: 60,
         num_retries: 2,
         reasoning_effort: 'high',
-        extra_headers: { 'X-Team': 'gateway' },
+        extra_headers: { 'X-Team': 'gateway', 'api-key': 'azure-header-credential' },
         input_cost_per_token: 0.000001,
         output_cost_per_token: 0.000002,
       };
@@ -168,9 +168,10 @@ describe('profiles', () => {
       expect(res.status).toBe(200);
       const text = await res.text();
       expect(text).not.toContain(PROVIDER_KEY);
+      expect(text).not.toContain('azure-header-credential');
       expect(JSON.parse(text)).toEqual({
         name: 'full',
-        config: { ...llm, api_key: null },
+        config: { ...llm, api_key: null, extra_headers: { 'X-Team': '***', 'api-key': '***' } },
         api_key_set: true,
       });
     });

@@ -43,8 +43,17 @@ export class ProfileDetailDto {
   static from(p: LlmProfile): ProfileDetailDto {
     return {
       name: p.name,
-      config: { ...p.config, api_key: null },
+      config: {
+        ...p.config,
+        api_key: null,
+        // header values can be credentials: reads show which headers are set, never their values
+        ...(p.config.extra_headers ? { extra_headers: maskValues(p.config.extra_headers) } : {}),
+      },
       api_key_set: p.apiKeyEncrypted !== null,
     };
   }
 }
+
+export const MASKED = '***';
+const maskValues = (headers: Record<string, string>) =>
+  Object.fromEntries(Object.keys(headers).map((name) => [name, MASKED]));
