@@ -2,7 +2,11 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
-import { resolveWorkspacePath, WorkspacePathError } from '../workspace/workspace-paths';
+import {
+  createFileInside,
+  resolveWorkspacePath,
+  WorkspacePathError,
+} from '../workspace/workspace-paths';
 import type { AgentTool, ToolContext, ToolOutcome } from './tool';
 
 const fileEditorArgs = z
@@ -119,7 +123,7 @@ export class FileEditorTool implements AgentTool<FileEditorArgs> {
         );
       }
       fs.mkdirSync(path.dirname(real), { recursive: true });
-      writeAtomic(real, args.file_text ?? '');
+      writeAtomic(ctx.workspaceDir, real, args.file_text ?? '');
       return `File created successfully at: ${shown}`;
     }
     if (!stat)
@@ -143,7 +147,7 @@ export class FileEditorTool implements AgentTool<FileEditorArgs> {
       case 'undo_edit': {
         const previous = this.filesOf(ctx.conversationId).get(real)?.pop();
         if (previous === undefined) throw new EditorError(`No edit history found for ${shown}.`);
-        writeAtomic(real, previous);
+        writeAtomic(ctx.workspaceDir, real, previous);
         const restored = readText(real, shown);
         return `Last edit to ${shown} undone successfully. ${numbered(restored.text, shown, 1)}`;
       }
@@ -211,7 +215,7 @@ export class FileEditorTool implements AgentTool<FileEditorArgs> {
   }
 
   private save(ctx: ToolContext, real: string, file: TextFile, text: string): void {
-    writeAtomic(real, file.crlf ? text.replace(/\n/g, '\r\n') : text);
+    writeAtomic(ctx.workspaceDir, real, file.crlf ? text.replace(/\n/g, '\r\n') : text);
     const files = this.filesOf(ctx.conversationId);
     const steps = files.get(real) ?? [];
     steps.push(file.raw);
@@ -343,19 +347,31 @@ function entriesOf(dir: string): fs.Dirent[] {
   }
 }
 
-/** Temporary file in the same directory, then rename: readers never see half a file. */
-function writeAtomic(file: string, content: string): void {
+/**
+ * Temporary file in the same directory, then rename: readers never see half a file. The temporary
+ * file is created by `createFileInside`, which checks where it really landed: a process of the
+ * agent swapping a directory on the way for a symlink after the path check cannot make the service
+ * write outside the workspace (the rename then finds no such file).
+ */
+function writeAtomic(workspaceDir: string, file: string, content: string): void {
   const temp = path.join(
     path.dirname(file),
     `.${path.basename(file)}.${randomBytes(4).toString('hex')}.tmp`,
   );
   const mode = lstatOrNull(file)?.mode;
+  let created = false;
   try {
-    fs.writeFileSync(temp, content, { flag: 'wx' });
-    if (mode !== undefined) fs.chmodSync(temp, mode & 0o7777);
+    const fd = createFileInside(workspaceDir, temp);
+    created = true;
+    try {
+      fs.writeFileSync(fd, content);
+      if (mode !== undefined) fs.fchmodSync(fd, mode & 0o7777);
+    } finally {
+      fs.closeSync(fd);
+    }
     fs.renameSync(temp, file);
   } catch (error) {
-    fs.rmSync(temp, { force: true });
+    if (created) fs.rmSync(temp, { force: true });
     throw error;
   }
 }
