@@ -55,6 +55,7 @@ interface ComposeService {
   healthcheck?: { test: string[] | string; interval?: string; retries?: number };
   ports?: string[];
   volumes?: string[];
+  stop_grace_period?: string;
 }
 interface ComposeFile {
   services: Record<string, ComposeService>;
@@ -89,6 +90,12 @@ describe('docker-compose.yml', () => {
     expect(gateway.depends_on).toEqual({ postgres: { condition: 'service_healthy' } });
     expect([gateway.env_file].flat()).toContain('.env');
     expect(gateway.ports).toContain('8000:8000');
+  });
+
+  it('gives running turns their shutdown grace before Docker kills the gateway', () => {
+    const seconds = Number(/^(\d+)s$/.exec(gateway.stop_grace_period ?? '')?.[1]);
+    const grace = parseAppEnv({ ...env, OH_SESSION_API_KEYS_0: 'k' }).OH_SHUTDOWN_GRACE_S;
+    expect(seconds).toBeGreaterThan(grace);
   });
 
   it('keeps the workspace and the local state on named volumes', () => {
