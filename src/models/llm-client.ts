@@ -1,14 +1,9 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
-import {
-  type LanguageModelUsage,
-  type ProviderMetadata,
-  streamText,
-  type TextStreamPart,
-  type ToolSet,
-} from 'ai';
+import { type LanguageModelUsage, type ProviderMetadata } from 'ai';
 import { MetricsService } from '../metrics/metrics.service';
 import { bindingOf, type ProviderBinding, type ProviderOptions } from './language-model.factory';
 import { classifyLlmError, LlmCallError } from './llm-errors';
+import { type StepPart, streamModelStep } from './model-step';
 import type {
   LlmReasoningPart,
   LlmRequest,
@@ -180,22 +175,19 @@ export class LlmClient {
     stopped.catch(() => undefined);
 
     let completed = false;
-    let iterator: AsyncIterator<StreamPart, undefined> | undefined;
+    let iterator: AsyncIterator<StepPart, void> | undefined;
     try {
       arm();
       const settings = stepSettings(request);
-      const result = streamText({
+      iterator = streamModelStep({
         model: model.languageModel,
         system: request.system || undefined,
         messages: request.messages,
         tools: request.tools,
-        maxRetries: 0,
+        settings,
         abortSignal: controller.signal,
-        ...settings,
-        experimental_download: passUrlsThrough,
-        onError: () => undefined, // read from the stream instead of logged
+        download: passUrlsThrough,
       });
-      iterator = result.fullStream[Symbol.asyncIterator]() as AsyncIterator<StreamPart, undefined>;
 
       let text = '';
       const reasoning = new Map<string, LlmReasoningPart>();
@@ -235,12 +227,8 @@ export class LlmClient {
               ...(part.providerMetadata ? { providerOptions: part.providerMetadata } : {}),
             });
           }
-        } else if (part.type === 'finish-step') {
-          finish = { usage: part.usage, reason: part.finishReason, modelId: part.response.modelId };
-        } else if (part.type === 'error') {
-          throw part.error;
-        } else if (part.type === 'abort') {
-          throw abortReason(controller.signal);
+        } else if (part.type === 'finish') {
+          finish = { usage: part.usage, reason: part.finishReason, modelId: part.modelId };
         }
       }
 
@@ -300,8 +288,6 @@ export class LlmClient {
     }
   }
 }
-
-type StreamPart = TextStreamPart<ToolSet>;
 
 interface StepSettings {
   temperature?: number;
