@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
@@ -197,6 +198,7 @@ export class AgentRunner {
     };
     const emit = (events: StoredEvent[]) =>
       events.forEach((event) => out.push({ type: 'event', event }));
+    let workspace: Promise<unknown> | undefined; // made when the first tool runs, once per turn
     let lastText = '';
     let lastPromptTokens = 0;
 
@@ -298,6 +300,7 @@ export class AgentRunner {
           event: stored[i + 1],
           display: 'error' in p ? undefined : this.tools.describe(p),
         });
+        if (!('error' in p)) await (workspace ??= mkdir(ctx.workspaceDir, { recursive: true }));
         const outcome =
           'error' in p ? { output: p.error, isError: true } : await this.tools.execute(p, ctx);
         emit(

@@ -1,4 +1,4 @@
-import { mkdir, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   Inject,
@@ -127,8 +127,8 @@ export class ConversationsService implements OnApplicationBootstrap, OnModuleDes
   async beginTurn(turn: BeginTurn): Promise<TurnJournal> {
     if (this.active.closing) throw shuttingDown();
     const owner = this.leases.owner;
+    // created by the agent when its first tool runs: most turns never touch it
     const workspaceDir = join(this.agent.workspaceRoot, turn.conversationId);
-    await mkdir(workspaceDir, { recursive: true });
 
     if (turn.create) {
       const events = [...turn.create.seed, turn.input].map((e, i) => stamp(e, i + 1));

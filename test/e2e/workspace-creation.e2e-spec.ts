@@ -1,0 +1,51 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { createTestApp, type TestApp } from '../support/create-test-app';
+import { FakeLlmServer, fakeReply } from '../support/fake-llm-server';
+
+const HEADER = 'x-openhands-serverconversation-id';
+
+/** A conversation's workspace is made when a tool first needs it, not at every turn's start. */
+describe('workspace creation', () => {
+  let t: TestApp;
+  let llm: FakeLlmServer;
+
+  beforeAll(async () => {
+    llm = await FakeLlmServer.start();
+    t = await createTestApp();
+    const res = await t.request('/api/profiles/w', {
+      method: 'POST',
+      json: { llm: { model: 'openai/gpt-4o-mini', base_url: llm.url, api_key: 'sk-test-0000' } },
+    });
+    expect(res.status).toBe(201);
+  });
+  afterAll(async () => {
+    await t.close();
+    await llm.close();
+  });
+
+  const turn = async (conversationId?: string) => {
+    const { response } = await t.openai.chat.completions
+      .create(
+        { model: 'openhands_w', messages: [{ role: 'user', content: 'Hi' }] },
+        conversationId ? { headers: { [HEADER]: conversationId } } : {},
+      )
+      .withResponse();
+    return response.headers.get(HEADER)!;
+  };
+
+  it('leaves it alone for answers without tools, and makes it for the first tool call', async () => {
+    llm.enqueue(fakeReply.text('Hello.'));
+    const id = await turn();
+    const dir = join(t.env.OH_WORKSPACE_PATH, id);
+    expect(existsSync(dir)).toBe(false);
+
+    llm.enqueue(
+      fakeReply.toolCall('terminal', { command: 'echo made > note.txt && pwd' }),
+      fakeReply.text('Noted.'),
+    );
+    await turn(id);
+    expect(llm.requests.at(-1)!.toolResults[0].content).toContain(dir);
+    expect(existsSync(join(dir, 'note.txt'))).toBe(true);
+  });
+});
