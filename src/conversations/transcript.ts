@@ -15,19 +15,31 @@ export function normalizeText(text: string): string {
     .trim();
 }
 
+/** Each stored event's entry, normalized once: a turn's end re-reads the whole log. */
+const entryOf = new WeakMap<StoredEvent, TranscriptEntry | null>();
+
 /** The conversation as its client saw it: user texts and the answers it received, in order. */
 export function transcriptOf(events: readonly StoredEvent[]): TranscriptEntry[] {
   const entries: TranscriptEntry[] = [];
   for (const event of events) {
-    if (event.kind === 'user_message') entries.push(['user', normalizeText(event.payload.text)]);
-    else if (event.kind === 'assistant_message')
-      entries.push(['assistant', normalizeText(event.payload.text)]);
-    else if (event.kind === 'turn_end') {
-      const shown = event.payload.content ?? event.payload.answer;
-      if (shown) entries.push(['assistant', normalizeText(shown)]);
+    let entry = entryOf.get(event);
+    if (entry === undefined) {
+      entry = toEntry(event);
+      entryOf.set(event, entry);
     }
+    if (entry) entries.push(entry);
   }
   return entries;
+}
+
+function toEntry(event: StoredEvent): TranscriptEntry | null {
+  if (event.kind === 'user_message') return ['user', normalizeText(event.payload.text)];
+  if (event.kind === 'assistant_message') return ['assistant', normalizeText(event.payload.text)];
+  if (event.kind === 'turn_end') {
+    const shown = event.payload.content ?? event.payload.answer;
+    return shown ? ['assistant', normalizeText(shown)] : null;
+  }
+  return null;
 }
 
 export function transcriptHash(entries: readonly TranscriptEntry[]): string | null {
