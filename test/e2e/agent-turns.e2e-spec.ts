@@ -88,7 +88,9 @@ describe('agent turns: end conditions, tool errors, condensation', () => {
   });
 
   it('stops a turn that repeats the same failing call as stuck, after one nudge, and says why', async () => {
-    llm.setHandler(() => fakeReply.toolCall('file_editor', { command: 'view', path: 'relative.txt' }));
+    llm.setHandler(() =>
+      fakeReply.toolCall('file_editor', { command: 'view', path: 'relative.txt' }),
+    );
     const { data, response } = await ask('repeat');
     expect(data.choices[0].finish_reason).toBe('stop');
     expect(data.choices[0].message.content).toContain('going in circles');

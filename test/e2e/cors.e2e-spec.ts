@@ -7,6 +7,7 @@ import OpenAI from 'openai';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { createTestApp, TEST_KEY, type TestApp } from '../support/create-test-app';
 import { FakeLlmServer, fakeReply } from '../support/fake-llm-server';
+import { CHROMIUM, CHROMIUM_FLAGS } from '../support/browser';
 
 const CHAT_UI = 'https://chat.example.com';
 const LOCAL_UI = 'http://localhost:3000';
@@ -270,18 +271,6 @@ describe('CORS off (no OH_ALLOW_CORS_ORIGINS_<n>)', () => {
   });
 });
 
-/** Debian's chromium (`apt-get install chromium`; .ci/run installs it when missing). */
-const CHROMIUM = '/usr/bin/chromium';
-const FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const OPENAI_PACKAGE = join(__dirname, '..', '..', 'node_modules', 'openai');
 
 /**
@@ -368,7 +357,7 @@ describe('CORS in a real browser, with the official OpenAI SDK', () => {
     browser = await chromium.launchPersistentContext(profileDir, {
       executablePath: CHROMIUM,
       headless: true,
-      args: FLAGS,
+      args: CHROMIUM_FLAGS,
     });
   });
 

@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureBuilt } from '../support/built-server';
@@ -10,9 +9,9 @@ import {
   ServerProcess,
   serverEnv,
   tempDir,
-  waitFor,
 } from '../support/server-process';
 import { SseReader } from '../support/sse';
+import { processes, waitFor } from '../support/wait';
 
 const HEADER = 'x-openhands-serverconversation-id';
 const MODEL = 'openhands_crash';
@@ -143,11 +142,3 @@ interface Event {
 }
 
 const events = (id: string) => `/api/conversations/${id}/events/search?limit=100`;
-
-function processes(pattern: string): string[] {
-  try {
-    return execFileSync('pgrep', ['-f', pattern], { encoding: 'utf8' }).split('\n').filter(Boolean);
-  } catch {
-    return []; // pgrep exits 1 when nothing matches
-  }
-}

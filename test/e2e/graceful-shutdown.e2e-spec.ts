@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
 import { ensureBuilt } from '../support/built-server';
 import type { TestDatabase } from '../support/database';
@@ -10,9 +9,9 @@ import {
   serverEnv,
   TEST_KEY,
   tempDir,
-  waitFor,
 } from '../support/server-process';
 import { contentOf, SseReader } from '../support/sse';
+import { processes, waitFor } from '../support/wait';
 
 const HEADER = 'x-openhands-serverconversation-id';
 const MODEL = 'openhands_p';
@@ -234,13 +233,5 @@ class RawConnection {
       rest = rest.slice(bodyStart + body.length);
     }
     return out;
-  }
-}
-
-function processes(pattern: string): string[] {
-  try {
-    return execFileSync('pgrep', ['-f', pattern], { encoding: 'utf8' }).split('\n').filter(Boolean);
-  } catch {
-    return []; // pgrep exits 1 when nothing matches
   }
 }

@@ -4,7 +4,8 @@ import OpenAI from 'openai';
 import { ensureBuilt } from '../support/built-server';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { FakeLlmServer, fakeReply } from '../support/fake-llm-server';
-import { removeDir, ServerProcess, serverEnv, tempDir, waitFor } from '../support/server-process';
+import { removeDir, ServerProcess, serverEnv, tempDir } from '../support/server-process';
+import { waitFor } from '../support/wait';
 
 const HEADER = 'x-openhands-serverconversation-id';
 const MODEL = 'openhands_p';

@@ -6,8 +6,8 @@ import {
   serverEnv,
   ServerProcess,
   tempDir,
-  waitFor,
 } from '../support/server-process';
+import { waitFor } from '../support/wait';
 
 type LogLine = Record<string, unknown>;
 

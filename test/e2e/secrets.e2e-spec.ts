@@ -9,9 +9,8 @@ import {
   serverEnv,
   tempDir,
   TEST_KEY,
-  sleep,
-  waitFor,
 } from '../support/server-process';
+import { sleep, waitFor } from '../support/wait';
 
 /**
  * Issue 5, item 6: the built server runs as a child with LOG_LEVEL=trace; a full flow goes through

@@ -1,8 +1,8 @@
-import { execFileSync } from 'node:child_process';
 import OpenAI from 'openai';
 import { createTestApp, type TestApp } from '../support/create-test-app';
 import { FakeLlmServer, fakeReply } from '../support/fake-llm-server';
 import { contentOf, reasoningOf, SseReader } from '../support/sse';
+import { processes, waitFor } from '../support/wait';
 
 const HEADER = 'X-OpenHands-ServerConversation-ID';
 const MODEL = 'openhands_stream';
@@ -217,19 +217,3 @@ describe('streaming turns (stream: true)', () => {
     expect(processes('sleep 60.4343')).toEqual([]);
   });
 });
-
-function processes(pattern: string): string[] {
-  try {
-    return execFileSync('pgrep', ['-f', pattern], { encoding: 'utf8' }).split('\n').filter(Boolean);
-  } catch {
-    return []; // pgrep exits 1 when nothing matches
-  }
-}
-
-async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 5_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}

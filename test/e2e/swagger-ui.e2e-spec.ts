@@ -3,20 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { createTestApp, TEST_KEY, type TestApp } from '../support/create-test-app';
+import { CHROMIUM, CHROMIUM_FLAGS } from '../support/browser';
 
-/** Debian's chromium (`apt-get install chromium`; .ci/run installs it when missing). */
-const CHROMIUM = '/usr/bin/chromium';
-/** The machine has no outside network: nothing may try to reach it. */
-const FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const ARTIFACTS = join(__dirname, '..', 'artifacts');
 
 describe('Swagger UI in a real browser', () => {
@@ -43,7 +31,7 @@ describe('Swagger UI in a real browser', () => {
     browser = await chromium.launchPersistentContext(profileDir, {
       executablePath: CHROMIUM,
       headless: true,
-      args: FLAGS,
+      args: CHROMIUM_FLAGS,
       viewport: { width: 1280, height: 1600 },
     });
     page = browser.pages()[0] ?? (await browser.newPage());

@@ -1,8 +1,8 @@
-import { createServer } from 'node:net';
 import OpenAI from 'openai';
 import { createTestApp, type TestApp } from '../support/create-test-app';
 import { FakeLlmServer, fakeReply, type FakeReply } from '../support/fake-llm-server';
 import { SseReader, reasoningOf } from '../support/sse';
+import { freePort, waitFor } from '../support/wait';
 
 const HEADER = 'x-openhands-serverconversation-id';
 type ApiError = InstanceType<typeof OpenAI.APIError>;
@@ -151,7 +151,7 @@ describe('upstream faults', () => {
   it('connection refused: 502 upstream_unreachable after 3 attempts; works once the profile is fixed', async () => {
     await save('refused', {
       num_retries: 2,
-      base_url: `http://127.0.0.1:${await closedPort()}/v1`,
+      base_url: `http://127.0.0.1:${await freePort()}/v1`,
     });
     const error = await failing('openhands_refused');
     expect(error).toMatchObject({
@@ -195,23 +195,3 @@ describe('upstream faults', () => {
     await expectRecovers(res.headers.get(HEADER)!);
   });
 });
-
-async function waitFor(check: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > until) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
-
-/** A loopback port nothing listens on. */
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}

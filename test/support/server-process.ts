@@ -1,12 +1,12 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { MAIN_JS, ensureBuilt } from './built-server';
 import { createTestDatabase, type TestDatabase } from './database';
 import { TEMPLATE_ENV } from './global-setup';
+import { freePort, sleep } from './wait';
 
 /** The session key of server children (the same as create-test-app's, without loading the app). */
 export const TEST_KEY = 'test-session-key-0123456789';
@@ -227,30 +227,4 @@ export function serverEnv(
     ...databaseEnv,
     ...extra,
   };
-}
-
-/** Polls `check` until it holds; throws after `timeoutMs`. */
-export async function waitFor(
-  check: () => boolean | Promise<boolean>,
-  timeoutMs = 10_000,
-  what = 'condition',
-): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error(`${what} not met within ${timeoutMs} ms`);
-    await sleep(25);
-  }
-}
-
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
 }
