@@ -74,11 +74,14 @@ const compatibleReasoning = gated((effort) =>
 
 const openAiReasoning = gated((effort) => ({ openai: { reasoningEffort: effort } }));
 
+/** An OpenAI-compatible server: the binding of every prefix that speaks Chat Completions. */
 function compatible(
   name: string,
   baseUrl: (ctx: ProviderContext) => string,
-): Pick<ProviderBinding, 'create'> {
+): Pick<ProviderBinding, 'create' | 'reasoning' | 'defaultMaxOutputTokens'> {
   return {
+    reasoning: compatibleReasoning,
+    defaultMaxOutputTokens: noDefaultMax,
     create: (ctx) =>
       createOpenAICompatible({
         name,
@@ -163,36 +166,12 @@ export const PROVIDER_BINDINGS: Record<LlmProvider, ProviderBinding> = {
     ),
     defaultMaxOutputTokens: noDefaultMax,
   },
-  openrouter: {
-    ...compatible('openrouter', (ctx) => ctx.baseUrl ?? OPENROUTER_URL),
-    reasoning: compatibleReasoning,
-    defaultMaxOutputTokens: noDefaultMax,
-  },
-  ollama: {
-    ...compatible('ollama', (ctx) => withV1(ctx.baseUrl ?? DEFAULT_OLLAMA_URL)),
-    reasoning: compatibleReasoning,
-    defaultMaxOutputTokens: noDefaultMax,
-  },
-  ollama_chat: {
-    ...compatible('ollama_chat', (ctx) => withV1(ctx.baseUrl ?? DEFAULT_OLLAMA_URL)),
-    reasoning: compatibleReasoning,
-    defaultMaxOutputTokens: noDefaultMax,
-  },
-  hosted_vllm: {
-    ...compatible('hosted_vllm', requireBaseUrl('hosted_vllm')),
-    reasoning: compatibleReasoning,
-    defaultMaxOutputTokens: noDefaultMax,
-  },
-  litellm_proxy: {
-    ...compatible('litellm_proxy', requireBaseUrl('litellm_proxy')),
-    reasoning: compatibleReasoning,
-    defaultMaxOutputTokens: noDefaultMax,
-  },
-  lm_studio: {
-    ...compatible('lm_studio', (ctx) => ctx.baseUrl ?? DEFAULT_LM_STUDIO_URL),
-    reasoning: compatibleReasoning,
-    defaultMaxOutputTokens: noDefaultMax,
-  },
+  openrouter: compatible('openrouter', (ctx) => ctx.baseUrl ?? OPENROUTER_URL),
+  ollama: compatible('ollama', (ctx) => withV1(ctx.baseUrl ?? DEFAULT_OLLAMA_URL)),
+  ollama_chat: compatible('ollama_chat', (ctx) => withV1(ctx.baseUrl ?? DEFAULT_OLLAMA_URL)),
+  hosted_vllm: compatible('hosted_vllm', requireBaseUrl('hosted_vllm')),
+  litellm_proxy: compatible('litellm_proxy', requireBaseUrl('litellm_proxy')),
+  lm_studio: compatible('lm_studio', (ctx) => ctx.baseUrl ?? DEFAULT_LM_STUDIO_URL),
   deepseek: {
     create: (ctx) =>
       createDeepSeek({
