@@ -6,8 +6,7 @@ import { addUsage, emptyUsage } from '../agent/llm-accounting';
 import { AppError } from '../common/errors/app-error';
 import { LlmClient } from '../models/llm-client';
 import type { LlmRequest, ResolvedModel } from '../models/llm-types';
-import { toTurnRequest } from './chat-request';
-import type { ChatMessageDto } from './dto/create-chat-completion.dto';
+import type { TurnRequest } from './chat-request';
 
 export interface DirectRun {
   events: AsyncIterable<AgentEvent>;
@@ -20,12 +19,7 @@ export interface DirectRun {
 export class BackgroundTaskRunner {
   constructor(private readonly llm: LlmClient) {}
 
-  start(
-    messages: ChatMessageDto[],
-    model: ResolvedModel,
-    overrides: LlmRequest['overrides'],
-  ): DirectRun {
-    const request = toTurnRequest(messages);
+  start(request: TurnRequest, model: ResolvedModel, overrides: LlmRequest['overrides']): DirectRun {
     const history: ModelMessage[] = [...request.prior, request.input].map((m) =>
       m.role === 'user'
         ? { role: 'user', content: m.text }

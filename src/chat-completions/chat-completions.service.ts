@@ -60,7 +60,7 @@ export class ChatCompletionsService {
     model: ResolvedModel,
   ): Promise<StartedTurn> {
     if (isBackgroundTask(body.messages)) {
-      const direct = this.background.start(body.messages, model, overridesOf(body));
+      const direct = this.background.start(request, model, overridesOf(body));
       return {
         conversationId: null,
         events: direct.events,
@@ -82,6 +82,7 @@ export class ChatCompletionsService {
         title: titleOf(request.input.text),
         systemPromptSuffix: request.systemText,
         seed: selection.create.seed,
+        ifMissing: selection.create.ifMissing,
       },
       input: {
         kind: 'user_message',

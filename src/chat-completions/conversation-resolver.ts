@@ -27,8 +27,11 @@ export interface ResolveInput {
 /** Which conversation a turn runs in, and how it got there. */
 export interface Selection {
   conversationId: string;
-  /** Set when the conversation is (or may be) new: seed events from the client's history. */
-  create?: { seed: NewEvent[] };
+  /**
+   * Set when the conversation is (or may be) new: seed events from the client's history.
+   * `ifMissing`: the id may well exist; continue it then, create it only when it does not.
+   */
+  create?: { seed: NewEvent[]; ifMissing?: boolean };
   /** Remember this client chat id for the conversation once the turn has begun. */
   alias?: string;
   via: 'header' | 'chat-id' | 'metadata' | 'history' | 'new';
@@ -57,11 +60,12 @@ export class ConversationResolver {
           { param: CONVERSATION_HEADER },
         );
       }
-      const id = explicit.toLowerCase();
-      const exists = await this.conversations.find(id);
-      return exists
-        ? { conversationId: id, via: 'header' }
-        : { conversationId: id, create: { seed: seedOf(request) }, via: 'header' };
+      // continued when it exists, created under that id when not: decided by beginTurn's lock
+      return {
+        conversationId: explicit.toLowerCase(),
+        create: { seed: seedOf(request), ifMissing: true },
+        via: 'header',
+      };
     }
 
     for (const name of CHAT_ID_HEADERS) {

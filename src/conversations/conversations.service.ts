@@ -28,8 +28,16 @@ export interface BeginTurn {
   conversationId: string;
   profileName: string;
   model: string;
-  /** Set when the conversation may be new: what to create it with. */
-  create?: { title: string | null; systemPromptSuffix: string | null; seed: NewEvent[] };
+  /**
+   * Set when the conversation may be new: what to create it with. Without `ifMissing` it is
+   * expected to be new (created first); with it, it is expected to exist (locked first).
+   */
+  create?: {
+    title: string | null;
+    systemPromptSuffix: string | null;
+    seed: NewEvent[];
+    ifMissing?: boolean;
+  };
   /** The turn's input (the user message). */
   input: NewEvent;
 }
@@ -127,30 +135,9 @@ export class ConversationsService implements OnApplicationBootstrap, OnModuleDes
   async beginTurn(turn: BeginTurn): Promise<TurnJournal> {
     if (this.active.closing) throw shuttingDown();
     const owner = this.leases.owner;
-    // created by the agent when its first tool runs: most turns never touch it
-    const workspaceDir = join(this.agent.workspaceRoot, turn.conversationId);
-
-    if (turn.create) {
-      const events = [...turn.create.seed, turn.input].map((e, i) => stamp(e, i + 1));
-      const created = await this.conversations.createLocked(
-        {
-          id: turn.conversationId,
-          profileName: turn.profileName,
-          model: turn.model,
-          title: turn.create.title,
-          systemPromptSuffix: turn.create.systemPromptSuffix,
-          workspaceDir,
-        },
-        owner,
-        events,
-      );
-      if (created)
-        return new TurnJournal(
-          this.conversations,
-          created,
-          this.cache.start(created.id, events),
-          owner,
-        );
+    if (turn.create && !turn.create.ifMissing) {
+      const created = await this.create(turn, owner);
+      if (created) return created;
     }
 
     const input = stamp(turn.input, 0);
@@ -164,7 +151,11 @@ export class ConversationsService implements OnApplicationBootstrap, OnModuleDes
     let locked = await lock();
     if (!locked) {
       const current = await this.conversations.findById(turn.conversationId);
-      if (!current) throw conversationNotFound(turn.conversationId);
+      if (!current) {
+        const created = turn.create?.ifMissing ? await this.create(turn, owner) : null;
+        if (created) return created;
+        throw conversationNotFound(turn.conversationId);
+      }
       // The lock of a process that died is stale: free it now rather than at the next sweep.
       const stale =
         current.executionStatus === 'running' && !(await this.leases.isAlive(current.runOwner));
@@ -180,6 +171,28 @@ export class ConversationsService implements OnApplicationBootstrap, OnModuleDes
     );
     for (const event of events) if ((history.at(-1)?.seq ?? 0) < event.seq) history.push(event);
     return new TurnJournal(this.conversations, conversation, history, owner);
+  }
+
+  /** Creates the conversation holding its turn lock, with its first events; `null` if the id exists. */
+  private async create(turn: BeginTurn, owner: string): Promise<TurnJournal | null> {
+    if (!turn.create) return null;
+    const events = [...turn.create.seed, turn.input].map((e, i) => stamp(e, i + 1));
+    const created = await this.conversations.createLocked(
+      {
+        id: turn.conversationId,
+        profileName: turn.profileName,
+        model: turn.model,
+        title: turn.create.title,
+        systemPromptSuffix: turn.create.systemPromptSuffix,
+        // made by the agent when its first tool runs: most turns never touch it
+        workspaceDir: join(this.agent.workspaceRoot, turn.conversationId),
+      },
+      owner,
+      events,
+    );
+    return created
+      ? new TurnJournal(this.conversations, created, this.cache.start(created.id, events), owner)
+      : null;
   }
 
   search(query: SearchConversations): Promise<Conversation[]> {
