@@ -331,6 +331,14 @@ export default async () => {
                 required: true,
                 description: 'Always `null`: reads never return a secret.',
               },
+              extra_headers: {
+                required: false,
+                type: 'object',
+                additionalProperties: { type: 'string' },
+                nullable: true,
+                description:
+                  'The header names that are set; every value reads `***` (header values can be credentials).',
+              },
             },
           },
         ],

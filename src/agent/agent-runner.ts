@@ -98,7 +98,7 @@ export class AgentRunner {
     return new AgentRun(id, channel, outcome, controller);
   }
 
-  systemPromptFor(suffix: string | null): string {
+  private systemPromptFor(suffix: string | null): string {
     return suffix ? `${this.systemPrompt}\n\n${suffix}` : this.systemPrompt;
   }
 

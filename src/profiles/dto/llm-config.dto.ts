@@ -131,8 +131,11 @@ export class LlmConfigDto {
   output_cost_per_token?: number | null;
 }
 
-/** What a read returns: the settings, with the key always `null`. */
+/** What a read returns: the settings, with the key always `null` and header values masked. */
 export class LlmConfigViewDto extends LlmConfigDto {
   /** Always `null`: reads never return a secret. */
   declare api_key: null;
+
+  /** The header names that are set; every value reads `***` (header values can be credentials). */
+  declare extra_headers?: Record<string, string> | null;
 }
