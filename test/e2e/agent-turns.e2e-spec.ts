@@ -16,13 +16,13 @@ describe('agent turns: end conditions, tool errors, condensation', () => {
       OH_MAX_ITERATIONS: '5',
       OH_TURN_TIMEOUT_S: '1.5',
     });
-    await save('agent', {
+    await t.saveProfile('agent', {
       model: 'openai/gpt-4o-mini',
       base_url: llm.url,
       api_key: 'sk-test',
       num_retries: 0,
     });
-    await save('small', {
+    await t.saveProfile('small', {
       model: 'openai/gpt-4o-mini',
       base_url: llm.url,
       api_key: 'sk-test',
@@ -39,11 +39,6 @@ describe('agent turns: end conditions, tool errors, condensation', () => {
     llm.setHandler(null);
   });
 
-  async function save(name: string, config: Record<string, unknown>) {
-    expect(
-      (await t.request(`/api/profiles/${name}`, { method: 'POST', json: { llm: config } })).status,
-    ).toBe(201);
-  }
   const ask = (content: string, model = 'openhands_agent', id?: string) =>
     t.openai.chat.completions
       .create(

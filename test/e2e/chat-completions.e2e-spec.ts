@@ -13,12 +13,12 @@ describe('chat completions: agent turns end to end', () => {
   beforeAll(async () => {
     llm = await FakeLlmServer.start();
     t = await createTestApp({ OH_LLM_BACKOFF_MS: '5' });
-    await save('oai', {
+    await t.saveProfile('oai', {
       model: 'openai/gpt-4o-mini',
       base_url: llm.url,
       api_key: 'sk-test-openai-0000',
     });
-    await save('claude', {
+    await t.saveProfile('claude', {
       model: 'anthropic/claude-sonnet-4-5',
       base_url: llm.origin,
       api_key: 'sk-ant-test-0000',
@@ -30,10 +30,6 @@ describe('chat completions: agent turns end to end', () => {
   });
   beforeEach(() => llm.reset());
 
-  async function save(name: string, config: Record<string, unknown>) {
-    const res = await t.request(`/api/profiles/${name}`, { method: 'POST', json: { llm: config } });
-    expect(res.status).toBe(201);
-  }
   const conversation = async (id: string) => (await t.request(`/api/conversations/${id}`)).json();
 
   it.each([
@@ -148,7 +144,7 @@ describe('chat completions: agent turns end to end', () => {
   });
 
   it('fails with 502 upstream_error naming the provider status, without the key, and recovers on the next request', async () => {
-    await save('flaky', {
+    await t.saveProfile('flaky', {
       model: 'openai/gpt-4o-mini',
       base_url: llm.url,
       api_key: 'sk-secret-flaky-123456',

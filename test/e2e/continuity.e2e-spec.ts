@@ -14,9 +14,10 @@ describe('conversation continuity without the header', () => {
     llm = await FakeLlmServer.start();
     t = await createTestApp();
     for (const name of ['ui', 'other']) {
-      await t.request(`/api/profiles/${name}`, {
-        method: 'POST',
-        json: { llm: { model: 'openai/gpt-4o-mini', base_url: llm.url, api_key: 'sk-x' } },
+      await t.saveProfile(name, {
+        model: 'openai/gpt-4o-mini',
+        base_url: llm.url,
+        api_key: 'sk-x',
       });
     }
   });

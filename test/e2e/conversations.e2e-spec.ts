@@ -11,10 +11,7 @@ describe('/api/conversations', () => {
   beforeAll(async () => {
     llm = await FakeLlmServer.start({ handler: () => fakeReply.text('ok') });
     t = await createTestApp();
-    await t.request('/api/profiles/p', {
-      method: 'POST',
-      json: { llm: { model: 'openai/gpt-4o-mini', base_url: llm.url, api_key: 'sk-x' } },
-    });
+    await t.saveProfile('p', { model: 'openai/gpt-4o-mini', base_url: llm.url, api_key: 'sk-x' });
     for (const n of [1, 2, 3, 4, 5]) {
       const res = await t.openai.chat.completions
         .create({

@@ -17,10 +17,7 @@ onPostgres('cancel through another replica', () => {
     llm = await FakeLlmServer.start();
     a = await createTestApp();
     b = await createTestApp({ DATABASE_URL: a.env.DATABASE_URL });
-    await a.request('/api/profiles/p', {
-      method: 'POST',
-      json: { llm: { model: 'openai/gpt-4o-mini', base_url: llm.url, api_key: 'sk-x' } },
-    });
+    await a.saveProfile('p', { model: 'openai/gpt-4o-mini', base_url: llm.url, api_key: 'sk-x' });
   });
   afterAll(async () => {
     await b.close();

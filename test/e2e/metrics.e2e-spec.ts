@@ -30,11 +30,11 @@ describe('GET /metrics', () => {
   beforeAll(async () => {
     llm = await FakeLlmServer.start();
     t = await createTestApp({ OH_LLM_BACKOFF_MS: '5', OH_KEEPALIVE_S: '0.05' });
-    const res = await t.request('/api/profiles/metered', {
-      method: 'POST',
-      json: { llm: { model: 'openai/gpt-4o-mini', base_url: llm.url, api_key: 'sk-test-metrics' } },
+    await t.saveProfile('metered', {
+      model: 'openai/gpt-4o-mini',
+      base_url: llm.url,
+      api_key: 'sk-test-metrics',
     });
-    expect(res.status).toBe(201);
   });
   afterAll(async () => {
     await t.close();

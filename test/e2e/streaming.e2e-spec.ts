@@ -14,13 +14,12 @@ describe('streaming turns (stream: true)', () => {
   beforeAll(async () => {
     llm = await FakeLlmServer.start();
     t = await createTestApp({ OH_LLM_BACKOFF_MS: '5', OH_KEEPALIVE_S: '0.2' });
-    const res = await t.request('/api/profiles/stream', {
-      method: 'POST',
-      json: {
-        llm: { model: 'openai/gpt-4o-mini', base_url: llm.url, api_key: 'sk-test', num_retries: 0 },
-      },
+    await t.saveProfile('stream', {
+      model: 'openai/gpt-4o-mini',
+      base_url: llm.url,
+      api_key: 'sk-test',
+      num_retries: 0,
     });
-    expect(res.status).toBe(201);
   });
   afterAll(async () => {
     await t.close();

@@ -8,10 +8,7 @@ describe('OH_MAX_CONCURRENT_TURNS', () => {
   beforeAll(async () => {
     llm = await FakeLlmServer.start();
     t = await createTestApp({ OH_MAX_CONCURRENT_TURNS: '1' });
-    await t.request('/api/profiles/one', {
-      method: 'POST',
-      json: { llm: { model: 'openai/gpt-4o-mini', base_url: llm.url, api_key: 'sk-x' } },
-    });
+    await t.saveProfile('one', { model: 'openai/gpt-4o-mini', base_url: llm.url, api_key: 'sk-x' });
   });
   afterAll(async () => {
     await t.close();

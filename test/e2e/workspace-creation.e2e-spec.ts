@@ -13,11 +13,11 @@ describe('workspace creation', () => {
   beforeAll(async () => {
     llm = await FakeLlmServer.start();
     t = await createTestApp();
-    const res = await t.request('/api/profiles/w', {
-      method: 'POST',
-      json: { llm: { model: 'openai/gpt-4o-mini', base_url: llm.url, api_key: 'sk-test-0000' } },
+    await t.saveProfile('w', {
+      model: 'openai/gpt-4o-mini',
+      base_url: llm.url,
+      api_key: 'sk-test-0000',
     });
-    expect(res.status).toBe(201);
   });
   afterAll(async () => {
     await t.close();

@@ -29,6 +29,8 @@ export interface TestApp {
     path: string,
     init?: RequestInit & { key?: string | null; json?: unknown },
   ): Promise<Response>;
+  /** Stores profile `name` with these LLM settings; throws unless the answer is 201. */
+  saveProfile(name: string, llm: Record<string, unknown>): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -76,23 +78,30 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
   // With no key configured (open access) any value will do; the OpenAI client insists on one.
   const key = merged.OH_SESSION_API_KEYS_0 || 'none';
 
+  const request: TestApp['request'] = (path, init = {}) => {
+    const { key: override, json, ...rest } = init;
+    const headers = new Headers(rest.headers);
+    const sent = override === undefined ? key : override;
+    if (sent !== null) headers.set('X-Session-API-Key', sent);
+    if (json !== undefined) headers.set('Content-Type', 'application/json');
+    return fetch(`${url}${path}`, {
+      ...rest,
+      headers,
+      body: json !== undefined ? JSON.stringify(json) : rest.body,
+    });
+  };
+
   return {
     app,
     url,
     dir,
     env: merged,
     openai: new OpenAI({ apiKey: key, baseURL: `${url}/v1`, maxRetries: 0, timeout: 60_000 }),
-    request: (path, init = {}) => {
-      const { key: override, json, ...rest } = init;
-      const headers = new Headers(rest.headers);
-      const sent = override === undefined ? key : override;
-      if (sent !== null) headers.set('X-Session-API-Key', sent);
-      if (json !== undefined) headers.set('Content-Type', 'application/json');
-      return fetch(`${url}${path}`, {
-        ...rest,
-        headers,
-        body: json !== undefined ? JSON.stringify(json) : rest.body,
-      });
+    request,
+    async saveProfile(name, llm) {
+      const res = await request(`/api/profiles/${name}`, { method: 'POST', json: { llm } });
+      if (res.status !== 201)
+        throw new Error(`saving profile ${name}: ${res.status} ${await res.text()}`);
     },
     close: async () => {
       // A response body a test did not read keeps its keep-alive socket busy, and the server
