@@ -152,15 +152,19 @@ export class ConversationsService implements OnApplicationBootstrap, OnModuleDes
     if (!locked) {
       const current = await this.conversations.findById(turn.conversationId);
       if (!current) {
-        const created = turn.create?.ifMissing ? await this.create(turn, owner) : null;
+        if (!turn.create?.ifMissing) throw conversationNotFound(turn.conversationId);
+        const created = await this.create(turn, owner);
         if (created) return created;
-        throw conversationNotFound(turn.conversationId);
-      }
-      // The lock of a process that died is stale: free it now rather than at the next sweep.
-      const stale =
-        current.executionStatus === 'running' && !(await this.leases.isAlive(current.runOwner));
-      if (stale && (await this.markInterrupted(current.id, current.runOwner)))
+        // A concurrent request created it between our lock and our insert: it runs that turn.
         locked = await lock();
+      } else if (
+        // The lock of a process that died is stale: free it now rather than at the next sweep.
+        current.executionStatus === 'running' &&
+        !(await this.leases.isAlive(current.runOwner)) &&
+        (await this.markInterrupted(current.id, current.runOwner))
+      ) {
+        locked = await lock();
+      }
       if (!locked) throw conversationBusy(turn.conversationId);
     }
     const { conversation, events } = locked;
