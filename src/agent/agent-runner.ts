@@ -8,6 +8,7 @@ import { AppError } from '../common/errors/app-error';
 import { agentConfig } from '../config/agent.config';
 import { ActiveTurns } from '../conversations/active-turns';
 import type {
+  EventPayloads,
   NewEvent,
   NewLlmCall,
   StoredEvent,
@@ -50,6 +51,9 @@ const STATUS_OF: Record<TurnEndReason, ExecutionStatus> = {
   error: 'error',
 };
 
+type TurnEndPayload = EventPayloads['turn_end'];
+const CANCEL_REASONS = new Set(['cancelled', 'client_disconnected', 'shutdown', 'deleted']);
+
 const EMPTY_REPLY_NUDGE =
   'Your last reply had no text and no tool call. Continue the task with a tool call, or give your final answer.';
 
@@ -60,6 +64,8 @@ interface Ending {
   /** Appended to the streamed content (finish message, stuck notice). */
   tail?: string;
   error?: AppError;
+  /** For a cancelled turn: why (the abort signal's reason). */
+  cancelledBy?: TurnEndPayload['cancelled_by'];
   /** The final step, not written yet: it goes with the turn's end, in the same statement. */
   step?: { events: NewEvent[]; calls: NewLlmCall[] };
 }
@@ -147,6 +153,7 @@ export class AgentRunner {
         ...(ending.error
           ? { error: { code: ending.error.code, message: ending.error.message } }
           : {}),
+        ...(ending.cancelledBy ? { cancelled_by: ending.cancelledBy } : {}),
       },
     };
     const hash = transcriptHash(
@@ -426,7 +433,16 @@ export class AgentRunner {
         ),
       };
     }
-    if (signal.aborted) return { reason: 'cancelled', answer: '' };
+    if (signal.aborted) {
+      const by: unknown = signal.reason;
+      return {
+        reason: 'cancelled',
+        answer: '',
+        ...(typeof by === 'string' && CANCEL_REASONS.has(by)
+          ? { cancelledBy: by as TurnEndPayload['cancelled_by'] }
+          : {}),
+      };
+    }
     if (err instanceof AppError) return { reason: 'error', answer: '', error: err };
     this.logger.error({ err }, 'Agent turn failed');
     const message = err instanceof Error ? err.message : String(err);

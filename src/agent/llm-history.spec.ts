@@ -2,10 +2,7 @@ import type { NewEvent, StoredEvent } from '../conversations/conversation-events
 import { toModelMessages } from './llm-history';
 
 const log = (...events: NewEvent[]): StoredEvent[] =>
-  events.map(
-    (e, i) =>
-      ({ ...e, id: `e${i + 1}`, seq: i + 1, createdAt: '2026-01-01T00:00:00Z' }),
-  );
+  events.map((e, i) => ({ ...e, id: `e${i + 1}`, seq: i + 1, createdAt: '2026-01-01T00:00:00Z' }));
 
 const user = (text: string, extra: object = {}): NewEvent => ({
   kind: 'user_message',
@@ -89,7 +86,61 @@ describe(toModelMessages.name, () => {
         }),
       ],
     });
-    expect(messages[3]).toEqual({ role: 'user', content: 'again' });
+    expect(messages[3]).toEqual({
+      role: 'assistant',
+      content: '[the server stopped during this request, before an answer]',
+    });
+    expect(messages[4]).toEqual({ role: 'user', content: 'again' });
+  });
+
+  const end = (reason: string, extra: object = {}): NewEvent =>
+    ({
+      kind: 'turn_end',
+      source: 'agent',
+      payload: { reason, status: 'error', answer: '', usage: {}, ...extra },
+    }) as NewEvent;
+
+  it.each([
+    [
+      end('cancelled', { cancelled_by: 'cancelled' }),
+      '[the client cancelled this request before an answer]',
+    ],
+    [
+      end('cancelled', { cancelled_by: 'client_disconnected' }),
+      '[the client disconnected before an answer to this request]',
+    ],
+    [end('timeout'), '[this request ran past the time limit and was stopped before an answer]'],
+    [
+      end('error', { error: { code: 'x', message: 'The LLM provider failed.' } }),
+      '[this request failed before an answer: The LLM provider failed.]',
+    ],
+    [null, '[this request ended without an answer]'],
+  ])(
+    'keeps a turn that ended without an answer apart from the next prompt, with a note of how it ended',
+    (ending, note) => {
+      const messages = toModelMessages(
+        log(user('first'), ...(ending ? [ending] : []), user('second')),
+      );
+      expect(messages).toEqual([
+        { role: 'user', content: 'first' },
+        { role: 'assistant', content: note },
+        { role: 'user', content: 'second' },
+      ]);
+    },
+  );
+
+  it('adds no note after a turn that answered, nor between seeded messages', () => {
+    const messages = toModelMessages(
+      log(
+        user('a', { seeded: true }),
+        user('b', { seeded: true }),
+        user('q'),
+        response('answer'),
+        end('stop', { answer: 'answer', status: 'finished' }),
+        user('next'),
+      ),
+    );
+    expect(messages.map((m) => m.role)).toEqual(['user', 'assistant', 'user']);
   });
 
   it('replaces the events a condensation covers with its summary', () => {

@@ -37,18 +37,29 @@ export function toModelMessages(events: readonly StoredEvent[]): ModelMessage[] 
     flushAssistant();
     flushResults();
   };
+  // A turn is open from its user message to its end; one left open (or ended without an answer)
+  // is closed by a note, so that the next prompt stays a message of its own.
+  let turnOpen = false;
+  const closeTurn = (note: string | null) => {
+    flush();
+    if (note) messages.push({ role: 'assistant', content: note });
+    turnOpen = false;
+  };
 
   for (const event of events) {
     if (condensation && event.seq >= condensation.from_seq && event.seq <= condensation.to_seq) {
       if (event.seq === condensation.from_seq) {
         flush();
+        turnOpen = false; // the summary covers how the turns it replaces ended
         messages.push({ role: 'user', content: summaryMessage(condensation.summary) });
       }
       continue;
     }
     switch (event.kind) {
       case 'user_message':
+        if (turnOpen && !event.payload.seeded) closeTurn(ABANDONED_NOTE);
         flush();
+        turnOpen = !event.payload.seeded;
         messages.push({ role: 'user', content: userContent(event.payload) });
         break;
       case 'assistant_message':
@@ -94,15 +105,52 @@ export function toModelMessages(events: readonly StoredEvent[]): ModelMessage[] 
         flush();
         messages.push({ role: 'user', content: event.payload.text });
         break;
-      case 'condensation':
       case 'turn_end':
-      case 'error':
+        closeTurn(endNote(event.payload));
+        break;
       case 'interrupted':
+        closeTurn(INTERRUPTED_NOTE);
+        break;
+      case 'condensation':
+      case 'error':
         break;
     }
   }
   flush();
   return mergeConsecutiveUsers(messages);
+}
+
+const ABANDONED_NOTE = '[this request ended without an answer]';
+const INTERRUPTED_NOTE = '[the server stopped during this request, before an answer]';
+
+/**
+ * How a turn that gave no answer ended, as the LLM sees it after that turn's own messages: without
+ * it, the abandoned request and the next one would read as one prompt and the agent might redo
+ * abandoned work. Null for a turn that ended normally (its answer is already in the history).
+ */
+export function endNote(end: EventPayloads['turn_end']): string | null {
+  switch (end.reason) {
+    case 'cancelled':
+      switch (end.cancelled_by) {
+        case 'client_disconnected':
+          return '[the client disconnected before an answer to this request]';
+        case 'shutdown':
+          return '[the server shut down during this request, before an answer]';
+        case 'deleted':
+        case 'cancelled':
+        case undefined:
+          return '[the client cancelled this request before an answer]';
+      }
+    case 'timeout':
+      return '[this request ran past the time limit and was stopped before an answer]';
+    case 'error':
+      return `[this request failed before an answer${end.error ? `: ${end.error.message}` : ''}]`;
+    case 'finish':
+    case 'stop':
+    case 'length':
+    case 'stuck':
+      return null;
+  }
 }
 
 export function latestCondensation(

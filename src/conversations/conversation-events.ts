@@ -60,6 +60,8 @@ export interface EventPayloads {
     content?: string;
     usage: TurnUsage;
     error?: { code: string; message: string };
+    /** Who stopped a `cancelled` turn: the cancel API, a client that went away, a shutdown. */
+    cancelled_by?: 'cancelled' | 'client_disconnected' | 'shutdown' | 'deleted';
   };
   error: { code: string; message: string; status?: number };
   /** The process running the turn went away (crash, kill); written at the next start. */
