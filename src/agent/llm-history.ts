@@ -131,16 +131,7 @@ const INTERRUPTED_NOTE = '[the server stopped during this request, before an ans
 export function endNote(end: EventPayloads['turn_end']): string | null {
   switch (end.reason) {
     case 'cancelled':
-      switch (end.cancelled_by) {
-        case 'client_disconnected':
-          return '[the client disconnected before an answer to this request]';
-        case 'shutdown':
-          return '[the server shut down during this request, before an answer]';
-        case 'deleted':
-        case 'cancelled':
-        case undefined:
-          return '[the client cancelled this request before an answer]';
-      }
+      return cancelNote(end.cancelled_by);
     case 'timeout':
       return '[this request ran past the time limit and was stopped before an answer]';
     case 'error':
@@ -150,6 +141,19 @@ export function endNote(end: EventPayloads['turn_end']): string | null {
     case 'length':
     case 'stuck':
       return null;
+  }
+}
+
+function cancelNote(by: EventPayloads['turn_end']['cancelled_by']): string {
+  switch (by) {
+    case 'client_disconnected':
+      return '[the client disconnected before an answer to this request]';
+    case 'shutdown':
+      return '[the server shut down during this request, before an answer]';
+    case 'deleted':
+    case 'cancelled':
+    case undefined:
+      return '[the client cancelled this request before an answer]';
   }
 }
 
