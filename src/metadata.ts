@@ -112,6 +112,15 @@ export default async () => {
                 enum: ['idle', 'running', 'finished', 'error', 'stuck', 'cancelled'],
               },
             },
+            AgentFinalResponseDto: {
+              response: {
+                required: true,
+                type: () => String,
+                description:
+                  "The answer of the latest finished turn (the `finish` tool's message or the last assistant\ntext); empty when no turn has finished with one.",
+                example: 'The tests pass now: the off-by-one in parse_range is fixed.',
+              },
+            },
           },
         ],
         [
@@ -196,6 +205,17 @@ export default async () => {
               status: {
                 required: false,
                 enum: ['idle', 'running', 'finished', 'error', 'stuck', 'cancelled'],
+              },
+            },
+            BatchGetConversationsQueryDto: {
+              ids: {
+                required: true,
+                type: () => [String],
+                description:
+                  'Conversation ids, repeated (`?ids=\u2026&ids=\u2026`) or comma-separated; at most 99.',
+                example: ['3f0c5b4e-8a0d-4d63-9a55-4b7c3c1f2a10'],
+                format: 'uuid',
+                minItems: 1,
               },
             },
           },
@@ -347,7 +367,23 @@ export default async () => {
           {
             ProfileMessageDto: {
               name: { required: true, type: () => String, example: 'default' },
-              message: { required: true, type: () => String, example: 'Profile default saved.' },
+              message: { required: true, type: () => String, example: 'Profile default deleted.' },
+            },
+            ProfileSavedDto: {
+              name: { required: true, type: () => String, example: 'default' },
+              message: {
+                required: true,
+                type: () => String,
+                description: '`created` for a new profile, `updated` for an overwritten one.',
+                example: 'Profile default created.',
+              },
+              warnings: {
+                required: true,
+                type: () => [String],
+                description:
+                  'What looks wrong but was stored anyway, e.g. a model name without a provider prefix that is\nnot a known OpenAI model. Empty when all is well.',
+                example: [],
+              },
             },
             ProfileSummaryDto: {
               name: { required: true, type: () => String },
@@ -429,7 +465,12 @@ export default async () => {
           {
             StatusDto: { status: { required: true, type: () => String } },
             ReadinessDto: {
-              status: { required: true, enum: ['ok', 'unavailable'] },
+              status: {
+                required: true,
+                description:
+                  '`ready` (as the reference answers) once the database answers and migrations ran.',
+                enum: ['ready', 'unavailable'],
+              },
               database: {
                 required: true,
                 type: () => Boolean,
@@ -458,6 +499,13 @@ export default async () => {
                 required: true,
                 type: () => [String],
                 description: 'Tools the agent can use in a turn.',
+                example: ['terminal', 'file_editor', 'task_tracker', 'think', 'finish'],
+              },
+              usable_tools: {
+                required: true,
+                type: () => [String],
+                description: "The same list under the reference's name, which its clients read.",
+                example: ['terminal', 'file_editor', 'task_tracker', 'think', 'finish'],
               },
             },
           },
@@ -642,13 +690,24 @@ export default async () => {
                 summary: 'Conversations, newest first by default, in pages (`next_page_id`).',
                 type: t['./conversations/dto/conversation-response.dto'].ConversationPageDto,
               },
+              batchGet: {
+                summary:
+                  "Several conversations at once, in the order asked; `null` for an id that does not exist.\nLike the reference's batch read.",
+                type: [Object],
+              },
               count: {
-                summary: 'How many conversations there are (optionally with one status).',
-                type: Number,
+                summary:
+                  'How many conversations there are (optionally with one status), as a JSON number.',
+                type: String,
               },
               get: {
                 summary: 'One conversation with its status, usage and cost.',
                 type: t['./conversations/dto/conversation-response.dto'].ConversationResponseDto,
+              },
+              finalResponse: {
+                summary:
+                  "The answer of the latest finished turn, as the reference's clients read it.",
+                type: t['./conversations/dto/conversation-response.dto'].AgentFinalResponseDto,
               },
               events: {
                 summary:
@@ -695,7 +754,7 @@ export default async () => {
               save: {
                 summary:
                   'Creates or overwrites a profile. It then appears in `GET /v1/models` as `openhands_<name>`.\nThe api key is encrypted (AES-256-GCM) before it is stored.',
-                type: t['./profiles/dto/profile-response.dto'].ProfileMessageDto,
+                type: t['./profiles/dto/profile-response.dto'].ProfileSavedDto,
               },
               delete: {
                 summary: 'Deletes a profile; deleting a missing one succeeds too.',

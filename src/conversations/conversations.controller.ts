@@ -2,19 +2,27 @@ import {
   Controller,
   Delete,
   Get,
+  Header,
   HttpCode,
   Param,
   ParseUUIDPipe,
   Post,
   Query,
 } from '@nestjs/common';
-import { ApiExtraModels, ApiNotFoundResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import {
+  ApiExtraModels,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiTags,
+  getSchemaPath,
+} from '@nestjs/swagger';
 import { ApiSessionAuth } from '../common/auth/api-key-auth.decorator';
 import { AppError } from '../common/errors/app-error';
 import { EVENT_KINDS } from './conversation-events';
 import { invalidPageId } from './conversations.errors';
 import { ConversationsService } from './conversations.service';
 import {
+  AgentFinalResponseDto,
   CancelResultDto,
   ConversationPageDto,
   ConversationResponseDto,
@@ -23,6 +31,7 @@ import {
 } from './dto/conversation-response.dto';
 import { EventDto, EventPageDto, SearchEventsQueryDto } from './dto/event-page.dto';
 import {
+  BatchGetConversationsQueryDto,
   CountConversationsQueryDto,
   SearchConversationsQueryDto,
 } from './dto/search-conversations-query.dto';
@@ -60,11 +69,32 @@ export class ConversationsController {
     };
   }
 
-  /** How many conversations there are (optionally with one status). */
+  /**
+   * Several conversations at once, in the order asked; `null` for an id that does not exist.
+   * Like the reference's batch read.
+   */
+  @Get()
+  @ApiOkResponse({
+    schema: {
+      type: 'array',
+      items: { allOf: [{ $ref: getSchemaPath(ConversationResponseDto) }], nullable: true },
+    },
+  })
+  async batchGet(
+    @Query() q: BatchGetConversationsQueryDto,
+  ): Promise<(ConversationResponseDto | null)[]> {
+    const found = await this.conversations.getMany(q.ids);
+    const usage = await this.conversations.usage(found.flatMap((c) => (c ? [c.id] : [])));
+    return found.map((c) => (c ? ConversationResponseDto.from(c, usage) : null));
+  }
+
+  /** How many conversations there are (optionally with one status), as a JSON number. */
   @Get('count')
+  @Header('Content-Type', 'application/json; charset=utf-8')
   @ApiOkResponse({ schema: { type: 'integer', example: 3 } })
-  count(@Query() q: CountConversationsQueryDto): Promise<number> {
-    return this.conversations.count(q.status);
+  async count(@Query() q: CountConversationsQueryDto): Promise<string> {
+    // A bare number would go out as text/html; JSON text under a JSON content type instead.
+    return JSON.stringify(await this.conversations.count(q.status));
   }
 
   /** One conversation with its status, usage and cost. */
@@ -73,6 +103,13 @@ export class ConversationsController {
   async get(@Param('id', uuid) id: string): Promise<ConversationResponseDto> {
     const conversation = await this.conversations.get(id);
     return ConversationResponseDto.from(conversation, await this.conversations.usage([id]));
+  }
+
+  /** The answer of the latest finished turn, as the reference's clients read it. */
+  @Get(':id/agent_final_response')
+  @ApiNotFoundResponse({ description: 'No such conversation.' })
+  async finalResponse(@Param('id', uuid) id: string): Promise<AgentFinalResponseDto> {
+    return { response: await this.conversations.finalAnswer(id) };
   }
 
   /** The turn-by-turn event log, oldest first: messages, LLM responses, tool calls and results, errors. */

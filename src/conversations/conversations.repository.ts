@@ -76,6 +76,25 @@ export class ConversationsRepository {
     return rows[0] ? toConversation(rows[0]) : null;
   }
 
+  /** The conversations among `ids` that exist, in no particular order. */
+  async findByIds(ids: readonly string[]): Promise<Conversation[]> {
+    const rows = await this.db.query<RawConversation[]>(
+      `SELECT ${CONVERSATION_COLUMNS} FROM conversations WHERE id = ANY($1::uuid[])`,
+      [ids],
+    );
+    return rows.map(toConversation);
+  }
+
+  /** The answer of the conversation's latest `turn_end` event, `null` before any. */
+  async lastAnswer(conversationId: string): Promise<string | null> {
+    const rows = await this.db.query<{ answer: string | null }[]>(
+      `SELECT payload->>'answer' AS answer FROM conversation_events
+       WHERE conversation_id = $1 AND kind = 'turn_end' ORDER BY seq DESC LIMIT 1`,
+      [conversationId],
+    );
+    return rows[0]?.answer ?? null;
+  }
+
   /**
    * Creates a conversation already holding its turn lock, with its first events. `null` if the id
    * exists. Committed asynchronously (`ASYNC_COMMIT`): an LLM call comes next, not an action.

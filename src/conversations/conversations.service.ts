@@ -128,6 +128,18 @@ export class ConversationsService implements OnApplicationBootstrap, OnModuleDes
     return conversation;
   }
 
+  /** The conversations of `ids`, in that order; `null` where one does not exist. */
+  async getMany(ids: readonly string[]): Promise<(Conversation | null)[]> {
+    const found = new Map((await this.conversations.findByIds(ids)).map((c) => [c.id, c]));
+    return ids.map((id) => found.get(id.toLowerCase()) ?? null);
+  }
+
+  /** The latest finished turn's answer; empty before any turn finished with one. */
+  async finalAnswer(id: string): Promise<string> {
+    await this.get(id);
+    return (await this.conversations.lastAnswer(id)) ?? '';
+  }
+
   /**
    * Takes the conversation's turn lock (creating the conversation when asked) and records the
    * input, atomically. 409 when a turn is already running; 404 when it must exist and does not.

@@ -32,7 +32,7 @@ export class HealthController {
   @ApiServiceUnavailableResponse({ type: ReadinessDto })
   async ready(@Res({ passthrough: true }) res: Response): Promise<ReadinessDto> {
     const readiness = await this.health.readiness();
-    if (readiness.status !== 'ok') res.status(HttpStatus.SERVICE_UNAVAILABLE);
+    if (readiness.status !== 'ready') res.status(HttpStatus.SERVICE_UNAVAILABLE);
     return readiness;
   }
 

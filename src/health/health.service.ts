@@ -34,7 +34,7 @@ export class HealthService {
       // reported below
     }
     const ok = database && this.migrated;
-    return { status: ok ? 'ok' : 'unavailable', database, migrations: this.migrated };
+    return { status: ok ? 'ready' : 'unavailable', database, migrations: this.migrated };
   }
 
   info(tools: string[]): ServerInfoDto {
@@ -44,6 +44,7 @@ export class HealthService {
       uptime_s: Math.round(process.uptime()),
       database: this.database.url ? 'postgres' : 'embedded',
       tools,
+      usable_tools: tools,
     };
   }
 }

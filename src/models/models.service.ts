@@ -28,7 +28,7 @@ export class ModelsService {
   async get(id: string): Promise<ModelDto> {
     const name = profileNameOf(id);
     const profile = name ? await this.profiles.find(name) : null;
-    if (!profile) throw modelNotFound(id);
+    if (!profile) throw await this.notFound(id);
     return toModel(profile);
   }
 
@@ -40,7 +40,7 @@ export class ModelsService {
   async resolve(gatewayModel: string): Promise<ResolvedModel> {
     const name = profileNameOf(gatewayModel);
     const profile = name ? await this.profiles.resolve(name) : null;
-    if (!profile) throw modelNotFound(gatewayModel);
+    if (!profile) throw await this.notFound(gatewayModel);
     const { config } = profile;
     return {
       gatewayModel: modelIdOf(profile.name),
@@ -57,6 +57,13 @@ export class ModelsService {
         ...Object.values(profile.config.extra_headers ?? {}).filter((v) => v.length >= 8),
       ],
     };
+  }
+
+  private async notFound(model: string) {
+    return modelNotFound(
+      model,
+      (await this.list()).map((m) => m.id),
+    );
   }
 }
 

@@ -12,6 +12,7 @@ import {
   ProfileDetailDto,
   ProfileListDto,
   ProfileMessageDto,
+  ProfileSavedDto,
   ProfileSummaryDto,
 } from './dto/profile-response.dto';
 import { SaveProfileDto } from './dto/save-profile.dto';
@@ -41,15 +42,19 @@ export class ProfilesController {
    * The api key is encrypted (AES-256-GCM) before it is stored.
    */
   @Post(':name')
-  @ApiCreatedResponse({ type: ProfileMessageDto })
+  @ApiCreatedResponse({ type: ProfileSavedDto })
   @ApiBadRequestResponse({ description: 'Bad name or body, or an unsupported provider prefix.' })
   @ApiConflictResponse({ description: 'The profile limit is reached.' })
   async save(
     @Param() { name }: ProfileNameParamDto,
     @Body() body: SaveProfileDto,
-  ): Promise<ProfileMessageDto> {
-    const { created } = await this.profiles.save(name, body.llm, body.include_secrets ?? true);
-    return { name, message: `Profile '${name}' ${created ? 'created' : 'updated'}.` };
+  ): Promise<ProfileSavedDto> {
+    const { created, warnings } = await this.profiles.save(
+      name,
+      body.llm,
+      body.include_secrets ?? true,
+    );
+    return { name, message: `Profile '${name}' ${created ? 'created' : 'updated'}.`, warnings };
   }
 
   /** Deletes a profile; deleting a missing one succeeds too. */

@@ -1,5 +1,6 @@
 import { AppError } from '../common/errors/app-error';
 import { LLM_PROVIDERS } from './llm-providers';
+import { suggestProvider } from './model-name-hints';
 
 export const profileNotFound = (name: string) =>
   new AppError('not_found', 'profiles.not_found', `Profile '${name}' was not found.`, { name });
@@ -12,14 +13,18 @@ export const profileLimitReached = (limit: number) =>
     { limit },
   );
 
-export const unsupportedProvider = (model: string) =>
-  new AppError(
+export const unsupportedProvider = (model: string) => {
+  const slash = model.indexOf('/');
+  const suggestion = slash > 0 ? suggestProvider(model.slice(0, slash)) : null;
+  const didYouMean = suggestion ? ` Did you mean '${suggestion}${model.slice(slash)}'?` : '';
+  return new AppError(
     'invalid',
     'profiles.unsupported_provider',
-    `Model '${model}' has an unsupported provider prefix. Use a bare OpenAI model name or one of: ` +
+    `Model '${model}' has an unsupported provider prefix.${didYouMean} Use a bare OpenAI model name or one of: ` +
       `${LLM_PROVIDERS.map((p) => `${p}/`).join(', ')}.`,
     {
       param: 'llm.model',
       errors: [{ field: 'llm.model', message: 'unsupported provider prefix' }],
     },
   );
+};

@@ -5,6 +5,7 @@ import type { LlmConfigDto } from './dto/llm-config.dto';
 import type { LlmConfig, ResolvedProfile } from './llm-config';
 import type { LlmProfile } from './llm-profile.entity';
 import { parseModelName } from './llm-providers';
+import { bareModelWarning } from './model-name-hints';
 import { profileLimitReached, profileNotFound, unsupportedProvider } from './profiles.errors';
 import { ProfilesRepository } from './profiles.repository';
 import { SecretCipher } from './secret-cipher';
@@ -54,12 +55,16 @@ export class ProfilesService {
     return profile;
   }
 
-  /** Creates or overwrites; `created` tells which. The api key is encrypted before it is stored. */
+  /**
+   * Creates or overwrites; `created` tells which, `warnings` what looks wrong but is stored anyway
+   * (a bare model name OpenAI does not know). The api key is encrypted before it is stored; a
+   * blank one is no key (it would go upstream as `Bearer    `).
+   */
   async save(
     name: string,
     llm: LlmConfigDto,
     includeSecrets = true,
-  ): Promise<{ created: boolean }> {
+  ): Promise<{ created: boolean; warnings: string[] }> {
     if (!parseModelName(llm.model)) throw unsupportedProvider(llm.model);
     const config = Object.fromEntries(
       STORED_FIELDS.filter((field) => llm[field] !== undefined && llm[field] !== null).map((f) => [
@@ -67,11 +72,13 @@ export class ProfilesService {
         llm[f],
       ]),
     ) as unknown as LlmConfig;
-    const apiKey = includeSecrets && llm.api_key ? this.cipher.encrypt(llm.api_key, name) : null;
+    const key = llm.api_key?.trim();
+    const apiKey = includeSecrets && key ? this.cipher.encrypt(key, name) : null;
     const saved = await this.profiles.upsertWithinLimit(name, config, apiKey, this.app.maxProfiles);
     this.resolved.delete(name);
     if (!saved) throw profileLimitReached(this.app.maxProfiles);
-    return { created: saved.created };
+    const warning = bareModelWarning(config.model, config.base_url);
+    return { created: saved.created, warnings: warning ? [warning] : [] };
   }
 
   /** Idempotent, like the reference: deleting a missing profile succeeds. */

@@ -77,9 +77,36 @@ describe('/api/conversations', () => {
     expect((await get('/api/conversations/search?status=finished')).body.items).toHaveLength(5);
   });
 
-  it('counts conversations, optionally by status', async () => {
-    expect((await get('/api/conversations/count')).body).toBe(5);
+  it('counts conversations, optionally by status, as application/json', async () => {
+    const res = await t.request('/api/conversations/count');
+    expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(await res.json()).toBe(5);
     expect((await get('/api/conversations/count?status=error')).body).toBe(0);
+  });
+
+  it('reads several conversations at once, in the order asked, null for a missing one', async () => {
+    const missing = '7f1c2b4e-0000-4000-8000-000000000000';
+    const { status, body } = await get(
+      `/api/conversations?ids=${ids[3]}&ids=${missing}&ids=${ids[0].toUpperCase()}`,
+    );
+    expect(status).toBe(200);
+    expect(body).toEqual([
+      expect.objectContaining({ id: ids[3], title: 'Conversation number 4' }),
+      null,
+      expect.objectContaining({
+        id: ids[0],
+        stats: { usage_to_metrics: { agent: expect.any(Object) } },
+      }),
+    ]);
+    const commas = await get(`/api/conversations?ids=${ids[1]},${ids[2]}`);
+    expect(commas.body.map((c: { id: string }) => c.id)).toEqual([ids[1], ids[2]]);
+  });
+
+  it("answers the latest turn's final answer as the reference's agent_final_response", async () => {
+    expect(await get(`/api/conversations/${ids[1]}/agent_final_response`)).toEqual({
+      status: 200,
+      body: { response: 'ok' },
+    });
   });
 
   it('pages through the event log oldest first and filters by kind', async () => {
@@ -116,6 +143,11 @@ describe('/api/conversations', () => {
       ['/api/conversations/search?page_id=7f1c2b4e-0000-4000-8000-000000000000', 400],
       [`/api/conversations/${ids[0]}/events/search?kind=gossip`, 400],
       [`/api/conversations/${ids[0]}/events/search?page_id=abc`, 400],
+      ['/api/conversations/7f1c2b4e-0000-4000-8000-000000000000/agent_final_response', 404],
+      ['/api/conversations/nope/agent_final_response', 400],
+      ['/api/conversations', 400],
+      ['/api/conversations?ids=nope', 400],
+      [`/api/conversations?${Array.from({ length: 100 }, () => `ids=${ids[0]}`).join('&')}`, 400],
     ] as const) {
       const res = await t.request(path);
       expect({ path, status: res.status }).toEqual({ path, status });

@@ -27,18 +27,20 @@ describe('health', () => {
   it('is ready once the database answers and the migrations ran', async () => {
     const res = await t.request('/ready', { key: null });
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ status: 'ok', database: true, migrations: true });
+    expect(await res.json()).toEqual({ status: 'ready', database: true, migrations: true });
   });
 
-  it('describes the server', async () => {
+  it("describes the server, its tools under the reference's name `usable_tools` too", async () => {
     const res = await t.request('/server_info', { key: null });
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({
+    const info = (await res.json()) as { tools: string[]; usable_tools: string[] };
+    expect(info).toEqual({
       name: pkg.name,
       version: pkg.version,
       uptime_s: expect.any(Number),
       database: process.env.DATABASE_URL ? 'postgres' : 'embedded',
-      tools: expect.any(Array),
+      tools: expect.arrayContaining(['terminal', 'file_editor', 'finish']),
+      usable_tools: info.tools,
     });
   });
 

@@ -96,6 +96,23 @@ describe('profiles and models', () => {
     });
   });
 
+  it('names the models that exist in the 404, the one meant first', async () => {
+    const chat = await t.openai.chat.completions
+      .create({ model: 'demo', messages: [{ role: 'user', content: 'hi' }] })
+      .catch((err: unknown) => err);
+    expect(chat).toMatchObject({ status: 404, code: 'model_not_found' });
+    const message = (chat as Error).message;
+    expect(message).toContain("Did you mean 'openhands_demo'?");
+    for (const id of ['openhands_Alpha', 'openhands_demo', 'openhands_zz-last'])
+      expect(message).toContain(`'${id}'`);
+
+    const typo = await t.request('/v1/models/openhands_nobody');
+    const { error } = (await typo.json()) as { error: { message: string } };
+    expect(error.message).toMatch(
+      /^The model 'openhands_nobody' does not exist\. Models: 'openhands_Alpha', 'openhands_demo', 'openhands_zz-last' \(GET \/v1\/models\)\.$/,
+    );
+  });
+
   it('drops a deleted profile from the models', async () => {
     await t.request('/api/profiles/zz-last', { method: 'DELETE' });
     const models = await t.openai.models.list();

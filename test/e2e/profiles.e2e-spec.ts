@@ -28,6 +28,13 @@ async function names(t: TestApp): Promise<string[]> {
   return ((await res.json()) as { profiles: { name: string }[] }).profiles.map((p) => p.name);
 }
 
+/** A problem+json body with this status. */
+async function expectProblem(res: Response, status: number): Promise<Record<string, string>> {
+  expect(res.status).toBe(status);
+  expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+  return (await res.json()) as Record<string, string>;
+}
+
 /** A 400 problem+json body with per-field errors, and the field names it blames. */
 async function expectInvalid(res: Response): Promise<string[]> {
   expect(res.status).toBe(400);
@@ -86,7 +93,11 @@ describe('profiles', () => {
         llm: { model: 'openai/gpt-4o-mini', api_key: PROVIDER_KEY, temperature: 0.2 },
       });
       expect(created.status).toBe(201);
-      expect(await created.json()).toEqual({ name: 'main', message: "Profile 'main' created." });
+      expect(await created.json()).toEqual({
+        name: 'main',
+        message: "Profile 'main' created.",
+        warnings: [],
+      });
       const [before] = await rawRows(t);
 
       await new Promise((resolve) => setTimeout(resolve, 20));
@@ -94,7 +105,11 @@ describe('profiles', () => {
         llm: { model: 'anthropic/claude-sonnet-4-5-20250929', base_url: 'http://127.0.0.1:9' },
       });
       expect(updated.status).toBe(201);
-      expect(await updated.json()).toEqual({ name: 'main', message: "Profile 'main' updated." });
+      expect(await updated.json()).toEqual({
+        name: 'main',
+        message: "Profile 'main' updated.",
+        warnings: [],
+      });
 
       const [after] = await rawRows(t);
       expect(after.created_at.getTime()).toBe(before.created_at.getTime());
@@ -211,6 +226,17 @@ describe('profiles', () => {
       });
     });
 
+    it.each([
+      ['empty', ''],
+      ['whitespace-only', ' \t  '],
+    ])('treats an %s api_key as no key', async (_what, api_key) => {
+      const res = await save(t, 'blank', { llm: { model: 'openai/gpt-4o-mini', api_key } });
+      expect(res.status).toBe(201);
+      const [row] = await rawRows(t);
+      expect(row.api_key_encrypted).toBeNull();
+      expect((await (await t.request('/api/profiles/blank')).json()).api_key_set).toBe(false);
+    });
+
     it('stores the profile without its key when include_secrets is false', async () => {
       const res = await save(t, 'no-secrets', {
         llm: { model: 'openai/gpt-4o-mini', api_key: PROVIDER_KEY },
@@ -276,6 +302,51 @@ describe('profiles', () => {
         expect({ provider, status: res.status }).toEqual({ provider, status: 201 });
       }
       expect((await save(t, 'bare', { llm: { model: 'gpt-4o-mini' } })).status).toBe(201);
+    });
+
+    it.each([
+      ['antropic/claude-sonnet-4-5', 'anthropic/claude-sonnet-4-5'],
+      ['opneai/gpt-4o-mini', 'openai/gpt-4o-mini'],
+      ['google/gemini-2.5-flash', 'gemini/gemini-2.5-flash'],
+      ['OpenAI/gpt-4o-mini', 'openai/gpt-4o-mini'],
+      ['olama/llama3', 'ollama/llama3'],
+    ])('answers a mistyped prefix %s with "did you mean %s"', async (model, meant) => {
+      const body = await expectProblem(await save(t, 'typo', { llm: { model } }), 400);
+      expect(body.code).toBe('profiles.unsupported_provider');
+      expect(body.detail).toContain(`Did you mean '${meant}'?`);
+      expect(await rawRows(t)).toEqual([]);
+    });
+
+    it('suggests nothing for a prefix unlike any provider', async () => {
+      const body = await expectProblem(
+        await save(t, 'typo', { llm: { model: 'frobnicate/x' } }),
+        400,
+      );
+      expect(body.detail).not.toContain('Did you mean');
+    });
+
+    it('stores a bare model name OpenAI does not know, with a warning naming the likely prefix', async () => {
+      const res = await save(t, 'bare-claude', { llm: { model: 'claude-sonnet-4-5' } });
+      expect(res.status).toBe(201);
+      const body = (await res.json()) as { warnings: string[] };
+      expect(body.warnings).toEqual([
+        expect.stringMatching(
+          /not a known OpenAI model.*Did you mean 'anthropic\/claude-sonnet-4-5'\?/,
+        ),
+      ]);
+      expect(await names(t)).toEqual(['bare-claude']);
+
+      const unknown = await (await save(t, 'bare-llama', { llm: { model: 'llama3' } })).json();
+      expect(unknown.warnings).toEqual([expect.stringContaining("'ollama/llama3'")]);
+      for (const model of ['gpt-4o-mini', 'o3-mini', 'openai/whatever', 'ollama/llama3']) {
+        const ok = await (await save(t, 'fine', { llm: { model } })).json();
+        expect({ model, warnings: ok.warnings }).toEqual({ model, warnings: [] });
+      }
+      // Behind its own base_url an OpenAI-compatible server names its models as it likes.
+      const own = await save(t, 'own', {
+        llm: { model: 'llama3', base_url: 'http://127.0.0.1:9' },
+      });
+      expect((await own.json()).warnings).toEqual([]);
     });
 
     it('refuses a prefix with no model after it', async () => {

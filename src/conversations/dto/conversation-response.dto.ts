@@ -97,3 +97,12 @@ export class CancelResultDto {
   @ApiProperty({ enum: EXECUTION_STATUSES, enumName: 'ExecutionStatus' })
   execution_status!: ExecutionStatus;
 }
+
+export class AgentFinalResponseDto {
+  /**
+   * The answer of the latest finished turn (the `finish` tool's message or the last assistant
+   * text); empty when no turn has finished with one.
+   * @example "The tests pass now: the off-by-one in parse_range is fixed."
+   */
+  response!: string;
+}

@@ -1,6 +1,16 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsUUID, Max, Min } from 'class-validator';
+import { Transform, Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  IsArray,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsUUID,
+  Max,
+  Min,
+} from 'class-validator';
 import { EXECUTION_STATUSES, type ExecutionStatus } from '../entities/conversation.entity';
 
 export const SORT_ORDERS = [
@@ -42,4 +52,25 @@ export class CountConversationsQueryDto {
   @IsOptional()
   @IsIn(EXECUTION_STATUSES)
   status?: ExecutionStatus;
+}
+
+/** Most ids one batch read takes (the reference takes fewer than 100 too). */
+export const MAX_BATCH_IDS = 99;
+
+export class BatchGetConversationsQueryDto {
+  /**
+   * Conversation ids, repeated (`?ids=…&ids=…`) or comma-separated; at most 99.
+   * @example ["3f0c5b4e-8a0d-4d63-9a55-4b7c3c1f2a10"]
+   */
+  @ApiProperty({ type: [String], format: 'uuid', maxItems: MAX_BATCH_IDS, minItems: 1 })
+  @Transform(({ value }: { value: unknown }) =>
+    (Array.isArray(value) ? (value as unknown[]) : [value]).flatMap((v): unknown[] =>
+      typeof v === 'string' ? v.split(',').filter(Boolean) : [v],
+    ),
+  )
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(MAX_BATCH_IDS)
+  @IsUUID('all', { each: true })
+  ids!: string[];
 }

@@ -6,8 +6,9 @@ export class StatusDto {
 }
 
 export class ReadinessDto {
-  @ApiProperty({ enum: ['ok', 'unavailable'] })
-  status!: 'ok' | 'unavailable';
+  /** `ready` (as the reference answers) once the database answers and migrations ran. */
+  @ApiProperty({ enum: ['ready', 'unavailable'] })
+  status!: 'ready' | 'unavailable';
   /** Whether the database answered. */
   database!: boolean;
   /** Whether every migration has run. */
@@ -24,6 +25,8 @@ export class ServerInfoDto {
   /** `postgres` (DATABASE_URL) or `embedded` (PGlite). */
   @ApiProperty({ enum: ['postgres', 'embedded'] })
   database!: 'postgres' | 'embedded';
-  /** Tools the agent can use in a turn. */
+  /** Tools the agent can use in a turn. @example ["terminal","file_editor","task_tracker","think","finish"] */
   tools!: string[];
+  /** The same list under the reference's name, which its clients read. @example ["terminal","file_editor","task_tracker","think","finish"] */
+  usable_tools!: string[];
 }

@@ -4,8 +4,21 @@ import { type LlmConfigViewDto } from './llm-config.dto';
 export class ProfileMessageDto {
   /** @example "default" */
   name!: string;
-  /** @example "Profile 'default' saved." */
+  /** @example "Profile 'default' deleted." */
   message!: string;
+}
+
+export class ProfileSavedDto {
+  /** @example "default" */
+  name!: string;
+  /** `created` for a new profile, `updated` for an overwritten one. @example "Profile 'default' created." */
+  message!: string;
+  /**
+   * What looks wrong but was stored anyway, e.g. a model name without a provider prefix that is
+   * not a known OpenAI model. Empty when all is well.
+   * @example []
+   */
+  warnings!: string[];
 }
 
 export class ProfileSummaryDto {
