@@ -305,7 +305,8 @@ export default async () => {
                 required: false,
                 type: () => Number,
                 nullable: true,
-                description: 'Seconds one LLM request may take.',
+                description:
+                  'Seconds an LLM attempt may wait for its response to start, and then between two parts of it\n(replaces OH_LLM_FIRST_BYTE_TIMEOUT_S and OH_LLM_IDLE_TIMEOUT_S for this profile).',
                 minimum: 1,
                 maximum: 86400,
               },

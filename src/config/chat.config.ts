@@ -9,6 +9,12 @@ export const chatConfig = registerAs('chat', () => {
   };
 });
 
-export const llmConfig = registerAs('llm', () => ({
-  backoffBaseMs: loadEnv().OH_LLM_BACKOFF_MS,
-}));
+export const llmConfig = registerAs('llm', () => {
+  const env = loadEnv();
+  return {
+    backoffBaseMs: env.OH_LLM_BACKOFF_MS,
+    firstByteTimeoutMs: Math.round(env.OH_LLM_FIRST_BYTE_TIMEOUT_S * 1000),
+    idleTimeoutMs: Math.round(env.OH_LLM_IDLE_TIMEOUT_S * 1000),
+    timeoutRetries: env.OH_LLM_TIMEOUT_RETRIES,
+  };
+});

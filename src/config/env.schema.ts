@@ -162,6 +162,28 @@ export class EnvSchema {
   @Max(60_000)
   OH_LLM_BACKOFF_MS = 2000;
 
+  /**
+   * Seconds one LLM attempt waits for the provider's response to start (time to first byte).
+   * A profile's `timeout` replaces this and the idle timeout.
+   */
+  @Transform(toNumber)
+  @Min(0.01)
+  @Max(86_400)
+  OH_LLM_FIRST_BYTE_TIMEOUT_S = 45;
+
+  /** Seconds of silence allowed between two parts of an LLM response before the attempt fails. */
+  @Transform(toNumber)
+  @Min(0.01)
+  @Max(86_400)
+  OH_LLM_IDLE_TIMEOUT_S = 45;
+
+  /** How many times an LLM attempt that timed out is retried (within the profile's `num_retries`). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(10)
+  OH_LLM_TIMEOUT_RETRIES = 1;
+
   /** Seconds of silence on a stream before a `: keepalive` comment goes out. */
   @Transform(toNumber)
   @Min(0.01)

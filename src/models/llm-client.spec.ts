@@ -271,6 +271,45 @@ describe.each([
     expect(llm.requests.every((r) => r.clientClosedEarly)).toBe(true);
   });
 
+  it('times out the first byte on its own clock, and retries a timed-out attempt once by default', async () => {
+    llm.setHandler(() => fakeReply.hang());
+    const outcome = await run(
+      client,
+      request({}, { timeoutMs: 60_000, firstByteTimeoutMs: 100, maxRetries: 3 }),
+    );
+    expect(outcome.error).toMatchObject({ category: 'timeout', status: 504, attempts: 2 });
+    expect((outcome.error as Error).message).toContain('time to first byte');
+    expect(llm.requests).toHaveLength(2);
+    expect(outcome.ms).toBeLessThan(1_500);
+  });
+
+  it('retries timeouts as often as timeoutRetries says, never beyond num_retries', async () => {
+    llm.setHandler(() => fakeReply.hang());
+    const none = await run(client, request({}, { timeoutMs: 80, timeoutRetries: 0 }));
+    expect(none.error).toMatchObject({ category: 'timeout', attempts: 1 });
+    llm.reset();
+    llm.setHandler(() => fakeReply.hang());
+    const more = await run(
+      client,
+      request({}, { timeoutMs: 80, timeoutRetries: 5, maxRetries: 2 }),
+    );
+    expect(more.error).toMatchObject({ category: 'timeout', attempts: 3 });
+  });
+
+  it('fails a response that started and then stalled on the idle clock', async () => {
+    llm.enqueue(
+      fakeReply.text('ab', { chunks: 2, pauseAfterChunks: 0 }),
+      fakeReply.text('ab', { chunks: 2, pauseAfterChunks: 0 }),
+    );
+    const outcome = await run(
+      client,
+      request({}, { timeoutMs: 100, firstByteTimeoutMs: 60_000, maxRetries: 3 }),
+    );
+    expect(outcome.error).toMatchObject({ category: 'timeout', attempts: 2 });
+    expect((outcome.error as Error).message).toContain('stalled');
+    expect(outcome.ms).toBeLessThan(1_500);
+  });
+
   it('keeps a slow but steady stream alive: the timeout is per silence, not per answer', async () => {
     llm.enqueue(fakeReply.text('abcdef', { chunks: 6, chunkDelayMs: 60 }));
     const outcome = await run(client, request({}, { timeoutMs: 150 }));

@@ -46,8 +46,9 @@ let warningsSilenced = false;
  * caller yet and the retry fits the deadline. Every failure leaves as a classified, redacted
  * `LlmCallError`, except a cancellation, which rethrows the signal's reason at once.
  *
- * `timeoutMs` of the model bounds the wait for the response to start and every silence between two
- * streamed chunks (like an HTTP read timeout), not the length of a long answer.
+ * `firstByteTimeoutMs` of the model bounds the wait for the response to start, `timeoutMs` every
+ * silence between two parts of it (like an HTTP read timeout), not the length of a long answer;
+ * an attempt that timed out is retried at most `timeoutRetries` times (default once).
  */
 @Injectable()
 export class LlmClient {
@@ -73,6 +74,7 @@ export class LlmClient {
   async *stream(request: LlmRequest): AsyncGenerator<LlmStreamPart, void, undefined> {
     const { model, signal } = request;
     let attempt = 0;
+    let timeouts = 0;
     for (;;) {
       signal.throwIfAborted();
       if (request.deadline !== undefined && Date.now() >= request.deadline) {
@@ -90,7 +92,11 @@ export class LlmClient {
       } catch (error) {
         if (signal.aborted) throw signal.reason;
         const failure = classifyLlmError(error, { model: model.model, secrets: model.secrets });
-        const delayMs = this.retryDelay(failure, attempt, request, progress.emitted);
+        if (failure.category === 'timeout') timeouts++;
+        const delayMs =
+          failure.category === 'timeout' && timeouts > (model.timeoutRetries ?? 1)
+            ? null
+            : this.retryDelay(failure, attempt, request, progress.emitted);
         this.metrics?.llmError(model.profileName, failure.category, delayMs !== null);
         if (delayMs === null) throw failure.withAttempts(attempt + 1);
         attempt += 1;
@@ -149,24 +155,29 @@ export class LlmClient {
     const relay = () => controller.abort(signal.reason);
     signal.addEventListener('abort', relay, { once: true });
 
+    // Two clocks, like an HTTP client's: until the response starts (time to first byte), then
+    // between two parts of it (idle). Both stop at the turn's deadline.
     let timer: NodeJS.Timeout | undefined;
-    const arm = () => {
+    const arm = (limit: number, what: string) => {
       clearTimeout(timer);
       const left = request.deadline === undefined ? Infinity : request.deadline - Date.now();
-      const wait = Math.max(0, Math.min(model.timeoutMs, left));
+      const wait = Math.max(0, Math.min(limit, left));
       timer = setTimeout(() => {
         controller.abort(
           new LlmCallError('timeout', {
             model: model.model,
             providerMessage:
-              wait < model.timeoutMs
+              wait < limit
                 ? 'the time budget of the turn ran out while waiting for the provider'
-                : `no response from the provider for ${wait} ms`,
+                : `${what} for ${wait} ms`,
             retryable: true,
           }),
         );
       }, wait);
     };
+    const firstByteMs = model.firstByteTimeoutMs ?? model.timeoutMs;
+    const onActivity = () =>
+      arm(model.timeoutMs, 'the response stalled: no data from the provider');
     const stopped = new Promise<never>((_, reject) => {
       controller.signal.addEventListener('abort', () => reject(abortReason(controller.signal)), {
         once: true,
@@ -177,7 +188,7 @@ export class LlmClient {
     let completed = false;
     let iterator: AsyncIterator<StepPart, void> | undefined;
     try {
-      arm();
+      arm(firstByteMs, 'no response from the provider (time to first byte)');
       const settings = stepSettings(request);
       iterator = streamModelStep({
         model: model.languageModel,
@@ -186,6 +197,7 @@ export class LlmClient {
         tools: request.tools,
         settings,
         abortSignal: controller.signal,
+        onActivity,
         download: passUrlsThrough,
       });
 
@@ -199,7 +211,6 @@ export class LlmClient {
         next.catch(() => undefined);
         const { done, value: part } = await Promise.race([next, stopped]);
         if (done) break;
-        arm();
         if (part.type === 'text-delta') {
           if (part.text) {
             text += part.text;

@@ -19,8 +19,12 @@ export interface ResolvedModel {
   model: string;
   config: LlmConfig;
   languageModel: LanguageModel;
-  /** Per-request timeout of one attempt (profile `timeout`, default 120 s). */
+  /** Longest silence between two parts of a response (idle timeout; profile `timeout` or OH_LLM_IDLE_TIMEOUT_S). */
   timeoutMs: number;
+  /** Longest wait for the response to start (profile `timeout` or OH_LLM_FIRST_BYTE_TIMEOUT_S); default `timeoutMs`. */
+  firstByteTimeoutMs?: number;
+  /** How many times an attempt that timed out is retried (OH_LLM_TIMEOUT_RETRIES); default 1. */
+  timeoutRetries?: number;
   /** Retries after the first attempt (profile `num_retries`, default 3). */
   maxRetries: number;
   /** Context window in tokens when known (profile `max_input_tokens`, else the price table, else null). */

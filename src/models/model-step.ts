@@ -53,6 +53,8 @@ export interface StepRequest {
     providerOptions?: CallOptions['providerOptions'];
   };
   abortSignal: AbortSignal;
+  /** Called when the response starts (headers) and at every part the provider sends after. */
+  onActivity?: () => void;
   /** Fetches the URLs (images) the provider does not take itself; `null` for one leaves it a URL. */
   download: Parameters<typeof convertToLanguageModelPrompt>[0]['download'];
 }
@@ -87,6 +89,7 @@ export async function* streamModelStep(request: StepRequest): AsyncGenerator<Ste
     abortSignal: request.abortSignal,
     includeRawChunks: false,
   });
+  request.onActivity?.();
 
   let modelId = model.modelId;
   const reader = stream.getReader();
@@ -94,6 +97,7 @@ export async function* streamModelStep(request: StepRequest): AsyncGenerator<Ste
     for (;;) {
       const { done, value } = await reader.read();
       if (done) return;
+      request.onActivity?.();
       const part = await toStepPart(value, request.tools);
       if (part === 'error') throw (value as Extract<ProviderPart, { type: 'error' }>).error;
       if (part === 'metadata') {

@@ -25,7 +25,9 @@ describe(ModelsService.name, () => {
       gatewayModel: 'openhands_work',
       profileName: 'work',
       model: 'openai/gpt-4o-mini',
-      timeoutMs: 120_000,
+      timeoutMs: 45_000,
+      firstByteTimeoutMs: 45_000,
+      timeoutRetries: 1,
       maxRetries: 3,
       contextWindow: 128_000,
       secrets: ['sk-abc-123456'],
@@ -50,6 +52,7 @@ describe(ModelsService.name, () => {
     );
     expect(await sut.resolve('openhands_work')).toMatchObject({
       timeoutMs: 30_000,
+      firstByteTimeoutMs: 30_000,
       maxRetries: 0,
       contextWindow: 8_192,
       secrets: [],

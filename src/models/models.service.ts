@@ -1,4 +1,6 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
+import type { ConfigType } from '@nestjs/config';
+import { llmConfig } from '../config/chat.config';
 import type { LlmProfile } from '../profiles/llm-profile.entity';
 import { ProfilesService } from '../profiles/profiles.service';
 import type { ModelDto } from './dto/model.dto';
@@ -8,15 +10,21 @@ import { modelIdOf, profileNameOf } from './model-id';
 import { modelNotFound } from './models.errors';
 import { contextWindowOf } from './pricing';
 
-/** Seconds one attempt may wait for the response to start (and then between streamed chunks). */
-export const DEFAULT_TIMEOUT_S = 120;
 export const DEFAULT_MAX_RETRIES = 3;
+/** Defaults of OH_LLM_FIRST_BYTE_TIMEOUT_S, OH_LLM_IDLE_TIMEOUT_S and OH_LLM_TIMEOUT_RETRIES. */
+const DEFAULT_TIMEOUTS = { firstByteTimeoutMs: 45_000, idleTimeoutMs: 45_000, timeoutRetries: 1 };
 
 @Injectable()
 export class ModelsService {
   constructor(
     private readonly profiles: ProfilesService,
     private readonly languageModels: LanguageModelFactory,
+    @Optional()
+    @Inject(llmConfig.KEY)
+    private readonly timeouts: Pick<
+      ConfigType<typeof llmConfig>,
+      'firstByteTimeoutMs' | 'idleTimeoutMs' | 'timeoutRetries'
+    > = DEFAULT_TIMEOUTS,
   ) {}
 
   async list(): Promise<ModelDto[]> {
@@ -48,7 +56,10 @@ export class ModelsService {
       model: config.model,
       config,
       languageModel: this.languageModels.get(profile),
-      timeoutMs: (config.timeout ?? DEFAULT_TIMEOUT_S) * 1000,
+      // a profile's own `timeout` bounds both waits
+      timeoutMs: config.timeout ? config.timeout * 1000 : this.timeouts.idleTimeoutMs,
+      firstByteTimeoutMs: config.timeout ? config.timeout * 1000 : this.timeouts.firstByteTimeoutMs,
+      timeoutRetries: this.timeouts.timeoutRetries,
       maxRetries: config.num_retries ?? DEFAULT_MAX_RETRIES,
       contextWindow: config.max_input_tokens ?? contextWindowOf(config.model),
       // header values may be credentials too (an Azure `api-key`, a proxy's token)

@@ -68,11 +68,23 @@ describe('upstream faults', () => {
       { headers: { [HEADER]: id } },
     );
     expect(next.choices[0].message.content).toBe('Working again.');
-    // same conversation: the failed turn's input is in the history (joined with the new one)
-    expect(llm.lastRequest!.lastUserText).toMatch(/hello[\s\S]*and now\?$/);
+    // same conversation: the failed turn's input is in the history, as its own message followed
+    // by a note of how it ended, never joined with the new one
+    const sent = llm.lastRequest!.messages.map((m) => m.content);
+    expect(sent.slice(-3)).toEqual([
+      'hello',
+      expect.stringMatching(/^\[this request failed before an answer: .+\]$/),
+      'and now?',
+    ]);
   }
 
-  it.each<[string, () => FakeReply, { status: number; type: string; code: string; says: RegExp }]>([
+  it.each<
+    [
+      string,
+      () => FakeReply,
+      { status: number; type: string; code: string; says: RegExp; attempts?: number },
+    ]
+  >([
     [
       '429 on every attempt → 502',
       () => fakeReply.rateLimited(50, 'ms'),
@@ -89,12 +101,19 @@ describe('upstream faults', () => {
       { status: 502, type: 'upstream_error', code: 'upstream_unreachable', says: /connect/i },
     ],
     [
+      // a timed-out attempt is retried once (OH_LLM_TIMEOUT_RETRIES), whatever num_retries says
       'no answer within the profile timeout on every attempt → 504',
       () => fakeReply.hang(),
-      { status: 504, type: 'server_error', code: 'upstream_timeout', says: /timed out/ },
+      {
+        status: 504,
+        type: 'server_error',
+        code: 'upstream_timeout',
+        says: /timed out/,
+        attempts: 2,
+      },
     ],
   ])(
-    '%s after 3 attempts, in the OpenAI shape; the conversation works next',
+    '%s after its attempts, in the OpenAI shape; the conversation works next',
     async (_, reply, expected) => {
       llm.setHandler(reply);
       const error = await failing('openhands_faulty');
@@ -109,11 +128,12 @@ describe('upstream faults', () => {
         param: null,
         code: expected.code,
       });
-      expect(error.message).toContain('after 3 attempts');
+      const attempts = expected.attempts ?? 3;
+      expect(error.message).toContain(`after ${attempts} attempts`);
       expect(error.message).not.toContain('sk-upstream-faults-0000');
       // the turn ran: a client must not blindly retry it (the openai client obeys this header)
       expect(error.headers?.get('x-should-retry')).toBe('false');
-      expect(llm.requests).toHaveLength(3); // bounded: num_retries + 1
+      expect(llm.requests).toHaveLength(attempts); // bounded: num_retries + 1
       if (expected.status === 504) {
         // each attempt that timed out was aborted, not left open at the provider
         await waitFor(() => llm.requests.every((r) => r.clientClosedEarly));

@@ -92,7 +92,10 @@ export class LlmConfigDto {
   @Max(100_000_000)
   max_input_tokens?: number | null;
 
-  /** Seconds one LLM request may take. */
+  /**
+   * Seconds an LLM attempt may wait for its response to start, and then between two parts of it
+   * (replaces OH_LLM_FIRST_BYTE_TIMEOUT_S and OH_LLM_IDLE_TIMEOUT_S for this profile).
+   */
   @IsOptional()
   @IsNumber()
   @Min(1)
