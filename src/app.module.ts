@@ -17,6 +17,7 @@ import { ChatCompletionsModule } from './chat-completions/chat-completions.modul
 import { ConversationsModule } from './conversations/conversations.module';
 import { ModelsModule } from './models/models.module';
 import { ProfilesModule } from './profiles/profiles.module';
+import { ResponsesModule } from './responses/responses.module';
 
 @Module({
   imports: [
@@ -45,6 +46,7 @@ import { ProfilesModule } from './profiles/profiles.module';
     ModelsModule,
     ConversationsModule,
     ChatCompletionsModule,
+    ResponsesModule,
     MetricsModule,
   ],
 })

@@ -11,6 +11,8 @@ export default async () => {
       await import('./chat-completions/dto/create-chat-completion.dto.js'),
     ['./chat-completions/dto/chat-completion.dto']:
       await import('./chat-completions/dto/chat-completion.dto.js'),
+    ['./responses/dto/create-response.dto']: await import('./responses/dto/create-response.dto.js'),
+    ['./responses/dto/response.dto']: await import('./responses/dto/response.dto.js'),
     ['./health/dto/health.dto']: await import('./health/dto/health.dto.js'),
   };
   return {
@@ -681,6 +683,305 @@ export default async () => {
             },
           },
         ],
+        [
+          import('./responses/dto/create-response.dto.js'),
+          {
+            ResponseTextConfigDto: {
+              format: {
+                required: false,
+                type: 'object',
+                additionalProperties: true,
+                nullable: true,
+                description:
+                  '`{"type": "text"}` (default), `{"type": "json_object"}`, or\n`{"type": "json_schema", "name": \u2026, "schema": {\u2026}, "strict": true}`.',
+              },
+            },
+            CreateResponseDto: {
+              model: {
+                required: true,
+                type: () => String,
+                description: '`openhands_<profile>`, as listed by `GET /v1/models`.',
+                example: 'openhands_default',
+                minLength: 1,
+                maxLength: 200,
+              },
+              input: {
+                required: true,
+                type: () => Object,
+                description:
+                  "The turn's input: a string (one user message), or a list of input items: messages (`role`\n`user`, `system`, `developer` or `assistant`; `content` a string or `input_text` /\n`input_image` parts) and `function_call_output` items answering this conversation's pending\nfunction calls. In a new conversation, earlier user and assistant messages become its prior\ncontext; the last user message is the turn's input.",
+              },
+              instructions: {
+                required: false,
+                type: () => String,
+                nullable: true,
+                description:
+                  "Extends the agent's system prompt of a new conversation (like system messages in chat).",
+              },
+              previous_response_id: {
+                required: false,
+                type: () => String,
+                nullable: true,
+                description:
+                  'Continue the conversation of this response (`resp_\u2026`). Not together with `conversation`.',
+                maxLength: 64,
+              },
+              conversation: {
+                required: false,
+                type: () => Object,
+                description:
+                  'Continue this conversation: its id (a UUID, as in `X-OpenHands-ServerConversation-ID`), as a\nstring or `{"id": \u2026}`. An unknown well-formed id starts a conversation with that id.',
+              },
+              store: {
+                required: false,
+                type: () => Boolean,
+                nullable: true,
+                description:
+                  'Keep the response retrievable (default true). `false`: nothing to retrieve, resume or list.',
+              },
+              background: {
+                required: false,
+                type: () => Boolean,
+                nullable: true,
+                description:
+                  'Answer at once (`in_progress`); the turn runs with no client attached. Needs `store`.',
+              },
+              stream: {
+                required: false,
+                type: () => Boolean,
+                nullable: true,
+                description:
+                  'Stream the response as server-sent events (`response.created` \u2026 `response.completed`).',
+              },
+              tools: {
+                required: false,
+                type: () => [Object],
+                nullable: true,
+                description:
+                  'Function tools (`{"type": "function", "name", "parameters", \u2026}`) the client executes.',
+              },
+              tool_choice: {
+                required: false,
+                type: () => Object,
+                description:
+                  '`none`, `auto`, `required`, or `{"type": "function", "name": \u2026}`.',
+              },
+              parallel_tool_calls: { required: false, type: () => Boolean, nullable: true },
+              max_output_tokens: {
+                required: false,
+                type: () => Number,
+                nullable: true,
+                description: 'Upper bound of tokens per LLM response in this turn.',
+                minimum: 1,
+              },
+              temperature: {
+                required: false,
+                type: () => Number,
+                nullable: true,
+                minimum: 0,
+                maximum: 2,
+              },
+              top_p: {
+                required: false,
+                type: () => Number,
+                nullable: true,
+                minimum: 0,
+                maximum: 1,
+              },
+              text: {
+                required: false,
+                type: () => t['./responses/dto/create-response.dto'].ResponseTextConfigDto,
+                nullable: true,
+              },
+              metadata: {
+                required: false,
+                type: 'object',
+                additionalProperties: { type: 'string' },
+                nullable: true,
+                description:
+                  'Up to 16 string values, stored with the response and returned with it.',
+              },
+            },
+          },
+        ],
+        [
+          import('./responses/dto/response-queries.dto.js'),
+          {
+            RetrieveResponseQueryDto: {
+              stream: {
+                required: false,
+                type: () => Boolean,
+                description:
+                  "Stream the response's events (all of them, or those after `starting_after`) as server-sent events, live until it ends.",
+              },
+              starting_after: {
+                required: false,
+                type: () => Number,
+                description:
+                  'With `stream=true`: resume after the event with this `sequence_number`.',
+                minimum: 0,
+              },
+            },
+            InputItemsQueryDto: {
+              after: {
+                required: false,
+                type: () => String,
+                description:
+                  "Items after this item id (cursor from the previous page's `last_id`).",
+              },
+              limit: {
+                required: false,
+                type: () => Number,
+                description: 'Page size, 1\u2013100 (default 20).',
+                minimum: 1,
+                maximum: 100,
+              },
+              order: {
+                required: false,
+                description: '`desc` (default, newest first) or `asc`.',
+                enum: ['asc', 'desc'],
+              },
+            },
+          },
+        ],
+        [
+          import('./responses/dto/response.dto.js'),
+          {
+            ResponseInputTokensDetailsDto: {
+              cached_tokens: { required: true, type: () => Number },
+            },
+            ResponseOutputTokensDetailsDto: {
+              reasoning_tokens: { required: true, type: () => Number },
+            },
+            ResponseUsageDto: {
+              input_tokens: { required: true, type: () => Number },
+              input_tokens_details: {
+                required: true,
+                type: () => t['./responses/dto/response.dto'].ResponseInputTokensDetailsDto,
+              },
+              output_tokens: { required: true, type: () => Number },
+              output_tokens_details: {
+                required: true,
+                type: () => t['./responses/dto/response.dto'].ResponseOutputTokensDetailsDto,
+              },
+              total_tokens: { required: true, type: () => Number },
+              cost_usd: {
+                required: true,
+                type: () => Number,
+                description: 'Cost of this turn in USD (an extension of the OpenAI object).',
+              },
+            },
+            ResponseErrorDto: {
+              code: {
+                required: true,
+                type: () => String,
+                description:
+                  "`server_error`, `rate_limit_exceeded`, or the gateway's own code (`upstream_error`, `turn_timeout`, \u2026).",
+              },
+              message: { required: true, type: () => String },
+            },
+            ResponseIncompleteDetailsDto: {
+              reason: {
+                required: true,
+                type: () => String,
+                description:
+                  "`max_output_tokens`: the turn reached the agent's iteration limit (`OH_MAX_ITERATIONS`).",
+              },
+            },
+            ResponseConversationDto: {
+              id: {
+                required: true,
+                type: () => String,
+                description:
+                  'The server-side conversation (as in `X-OpenHands-ServerConversation-ID`).',
+              },
+            },
+            ResponseDto: {
+              id: {
+                required: true,
+                type: () => String,
+                example: 'resp_0123456789abcdef0123456789abcdef',
+              },
+              object: { required: true, type: () => String },
+              created_at: { required: true, type: () => Number, description: 'Unix seconds.' },
+              status: {
+                required: true,
+                enum: ['cancelled', 'queued', 'in_progress', 'completed', 'failed', 'incomplete'],
+              },
+              completed_at: {
+                required: true,
+                type: () => Number,
+                nullable: true,
+                description: 'Unix seconds, once the response reached a final status.',
+              },
+              background: { required: true, type: () => Boolean },
+              model: {
+                required: true,
+                type: () => String,
+                description: 'The requested model (`openhands_<profile>`).',
+              },
+              output: { required: true, type: () => [Object] },
+              output_text: {
+                required: true,
+                type: () => String,
+                description: 'The text of the `message` items, joined (the SDK computes it too).',
+              },
+              error: {
+                required: true,
+                type: () => t['./responses/dto/response.dto'].ResponseErrorDto,
+                nullable: true,
+              },
+              incomplete_details: {
+                required: true,
+                type: () => t['./responses/dto/response.dto'].ResponseIncompleteDetailsDto,
+                nullable: true,
+              },
+              instructions: { required: true, type: () => String, nullable: true },
+              metadata: {
+                required: true,
+                type: 'object',
+                additionalProperties: { type: 'string' },
+              },
+              conversation: {
+                required: true,
+                type: () => t['./responses/dto/response.dto'].ResponseConversationDto,
+                nullable: true,
+              },
+              previous_response_id: { required: true, type: () => String, nullable: true },
+              max_output_tokens: { required: true, type: () => Number, nullable: true },
+              temperature: { required: true, type: () => Number, nullable: true },
+              top_p: { required: true, type: () => Number, nullable: true },
+              parallel_tool_calls: { required: true, type: () => Boolean },
+              tool_choice: { required: true, type: () => Object },
+              tools: { required: true, type: () => [Object] },
+              text: {
+                required: true,
+                type: () => ({
+                  format: { required: true, type: 'object', additionalProperties: true },
+                }),
+              },
+              store: { required: true, type: () => Boolean },
+              truncation: { required: true, type: () => String },
+              usage: {
+                required: true,
+                type: () => t['./responses/dto/response.dto'].ResponseUsageDto,
+                nullable: true,
+              },
+            },
+            DeletedResponseDto: {
+              id: { required: true, type: () => String },
+              object: { required: true, type: () => String },
+              deleted: { required: true, type: () => Boolean },
+            },
+            ResponseInputItemListDto: {
+              object: { required: true, type: () => String },
+              data: { required: true, type: () => [Object] },
+              first_id: { required: true, type: () => String, nullable: true },
+              last_id: { required: true, type: () => String, nullable: true },
+              has_more: { required: true, type: () => Boolean },
+            },
+          },
+        ],
       ],
       controllers: [
         [
@@ -809,6 +1110,36 @@ export default async () => {
               create: {
                 summary:
                   "Runs one agent turn and answers as an OpenAI chat completion. The agent may call its tools\n(shell, file editor, task list) in the conversation's workspace as often as it needs.\nThe response header `X-OpenHands-ServerConversation-ID` names the conversation; send it back to\ncontinue it. With `stream: true` the turn streams as server-sent events as it happens.",
+              },
+            },
+          },
+        ],
+        [
+          import('./responses/responses.controller.js'),
+          {
+            ResponsesController: {
+              create: {
+                summary:
+                  'Runs one agent turn and answers as an OpenAI `response`. The turn continues the conversation\nof `previous_response_id` or `conversation`, or starts a new one; the response header\n`X-OpenHands-ServerConversation-ID` names it (a chat completion sending that header continues\nthe same conversation). With `stream: true` the events stream as they happen; with\n`background: true` the answer comes at once (`in_progress`) and the turn runs without the\nclient: poll `GET /v1/responses/{id}` or resume its stream.',
+              },
+              retrieve: {
+                summary:
+                  'A stored response. With `stream=true`, its events as server-sent events: those after\n`starting_after` (all without it), then live until the response ends, from whichever replica\nruns it.',
+              },
+              delete: {
+                summary:
+                  'Deletes a stored response (cancelling it first when it still runs); its conversation stays.',
+                type: t['./responses/dto/response.dto'].DeletedResponseDto,
+              },
+              cancel: {
+                summary:
+                  'Cancels a running response (background or not) in whichever replica runs it, and answers\nwith it once its end is recorded (`cancelled`). A finished response is returned unchanged.',
+                type: t['./responses/dto/response.dto'].ResponseDto,
+              },
+              inputItems: {
+                summary:
+                  'The input items of a stored response, newest first unless `order=asc`, paged by `after`.',
+                type: t['./responses/dto/response.dto'].ResponseInputItemListDto,
               },
             },
           },

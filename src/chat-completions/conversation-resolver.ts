@@ -135,7 +135,7 @@ function sameTranscript(a: readonly TranscriptEntry[], b: readonly TranscriptEnt
 }
 
 /** Earlier turns a client sent with a new conversation become its prior context (Ref: dropped them). */
-function seedOf(request: TurnRequest): NewEvent[] {
+export function seedOf(request: TurnRequest): NewEvent[] {
   return request.prior.map((m): NewEvent =>
     m.role === 'user'
       ? {

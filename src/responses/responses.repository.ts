@@ -1,0 +1,132 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { DataSource } from 'typeorm';
+import type { ResponseDto, ResponseStatus } from './dto/response.dto';
+import type { StoredInputItem } from './response-input';
+import type { ResponseStreamEvent } from './response-renderer';
+
+export interface StoredResponse {
+  id: string;
+  conversationId: string;
+  previousResponseId: string | null;
+  status: ResponseStatus;
+  background: boolean;
+  body: ResponseDto;
+  inputItems: StoredInputItem[];
+  lastSeq: number;
+  createdAt: Date;
+}
+
+interface RawResponse {
+  id: string;
+  conversation_id: string;
+  previous_response_id: string | null;
+  status: ResponseStatus;
+  background: boolean;
+  body: ResponseDto;
+  input_items: StoredInputItem[];
+  last_seq: number;
+  created_at: Date;
+}
+
+const COLUMNS = `id, conversation_id, previous_response_id, status, background, body, input_items, last_seq, created_at`;
+
+const EVENTS_FROM_JSON = `jsonb_to_recordset($EVENTS::jsonb) AS e(seq int, event jsonb)`;
+
+/** The only place that builds queries on `responses` and `response_events`. */
+@Injectable()
+export class ResponsesRepository {
+  constructor(@InjectDataSource() private readonly db: DataSource) {}
+
+  async insert(r: {
+    id: string;
+    conversationId: string;
+    previousResponseId: string | null;
+    background: boolean;
+    body: ResponseDto;
+    inputItems: StoredInputItem[];
+  }): Promise<void> {
+    await this.db.query(
+      `INSERT INTO responses (id, conversation_id, previous_response_id, status, background, body, input_items)
+       VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb)`,
+      [
+        r.id,
+        r.conversationId,
+        r.previousResponseId,
+        r.body.status,
+        r.background,
+        JSON.stringify(r.body),
+        JSON.stringify(r.inputItems),
+      ],
+    );
+  }
+
+  async find(id: string): Promise<StoredResponse | null> {
+    const rows = await this.db.query<RawResponse[]>(
+      `SELECT ${COLUMNS} FROM responses WHERE id = $1`,
+      [id],
+    );
+    return rows[0] ? toResponse(rows[0]) : null;
+  }
+
+  /** Whether a response of this conversation after `after` reached an answer (continuing `after` would fork). */
+  async hasLaterAnswer(conversationId: string, after: StoredResponse): Promise<boolean> {
+    const rows = await this.db.query<unknown[]>(
+      `SELECT 1 FROM responses WHERE conversation_id = $1 AND created_at > $2 AND id <> $3
+         AND status IN ('completed', 'incomplete') LIMIT 1`,
+      [conversationId, after.createdAt, after.id],
+    );
+    return rows.length > 0;
+  }
+
+  /** Appends stream events; with `final`, records the response's end in the same statement. */
+  async append(id: string, events: ResponseStreamEvent[], final?: ResponseDto): Promise<void> {
+    const last = events.at(-1)?.sequence_number ?? -1;
+    await this.db.query(
+      `WITH inserted AS (
+         INSERT INTO response_events (response_id, seq, event)
+         SELECT $1, e.seq, e.event FROM ${EVENTS_FROM_JSON.replace('$EVENTS', '$2')})
+       UPDATE responses SET last_seq = GREATEST(last_seq, $3),
+         status = COALESCE($4, status), body = COALESCE($5::jsonb, body), updated_at = now()
+       WHERE id = $1`,
+      [
+        id,
+        JSON.stringify(events.map((e) => ({ seq: e.sequence_number, event: e }))),
+        last,
+        final?.status ?? null,
+        final ? JSON.stringify(final) : null,
+      ],
+    );
+  }
+
+  async events(id: string, afterSeq: number, limit = 500): Promise<ResponseStreamEvent[]> {
+    const rows = await this.db.query<{ event: ResponseStreamEvent }[]>(
+      `SELECT event FROM response_events WHERE response_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
+      [id, afterSeq, limit],
+    );
+    return rows.map((r) => r.event);
+  }
+
+  /** Deletes the response (its events go with it). False when there was none. */
+  async delete(id: string): Promise<boolean> {
+    const rows = await this.db.query<unknown[]>(
+      `DELETE FROM responses WHERE id = $1 RETURNING id`,
+      [id],
+    );
+    return rows.length > 0;
+  }
+}
+
+function toResponse(r: RawResponse): StoredResponse {
+  return {
+    id: r.id,
+    conversationId: r.conversation_id,
+    previousResponseId: r.previous_response_id,
+    status: r.status,
+    background: r.background,
+    body: r.body,
+    inputItems: r.input_items,
+    lastSeq: r.last_seq,
+    createdAt: r.created_at,
+  };
+}

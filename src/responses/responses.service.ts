@@ -1,0 +1,471 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { ConfigType } from '@nestjs/config';
+import { AgentRunner } from '../agent/agent-runner';
+import { titleOf } from '../chat-completions/chat-request';
+import { failureOf } from '../chat-completions/completion-renderer';
+import { seedOf } from '../chat-completions/conversation-resolver';
+import { AppError } from '../common/errors/app-error';
+import { agentConfig } from '../config/agent.config';
+import { ActiveTurns, type CancelReason } from '../conversations/active-turns';
+import { ConversationsService } from '../conversations/conversations.service';
+import type { LlmRequest } from '../models/llm-types';
+import { ModelsService } from '../models/models.service';
+import type { CreateResponseDto } from './dto/create-response.dto';
+import type { DeletedResponseDto, ResponseDto, ResponseInputItemListDto } from './dto/response.dto';
+import type { InputItemsQueryDto } from './dto/response-queries.dto';
+import { checkSupported, itemId, toResponseInput } from './response-input';
+import {
+  ResponseRenderer,
+  TERMINAL_EVENTS,
+  TERMINAL_STATUSES,
+  unixNow,
+  type ResponseStreamEvent,
+} from './response-renderer';
+import { ResponsesRepository, type StoredResponse } from './responses.repository';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** How often a stream read from the database looks for new events when no local write wakes it. */
+const POLL_MS = 200;
+/** A response whose conversation has not been running for this long lost the process running it. */
+const ORPHAN_AFTER_MS = 3_000;
+const CANCEL_WAIT_MS = 5_000;
+
+/** A response whose turn runs in this process. */
+export interface StartedResponse {
+  id: string;
+  conversationId: string;
+  /** The object as it stands now (`in_progress`). */
+  snapshot: ResponseDto;
+  /** Replays the events so far, then every new one; returns the unsubscribe function. */
+  subscribe(listener: (event: ResponseStreamEvent) => void): () => void;
+  /** Settles with the final object once the turn's end is recorded, and the failure if any. */
+  done: Promise<{ response: ResponseDto; failure: AppError | null }>;
+  cancel(reason: CancelReason): void;
+}
+
+interface LocalResponse {
+  done: Promise<{ response: ResponseDto }>;
+}
+
+/**
+ * The Responses API over the same agent turns as chat completions: a response is one turn of a
+ * conversation (`AgentRunner`, the conversation's turn lock and event log), rendered as the
+ * Responses object and its stream events. Stored responses keep their events in the database as
+ * they happen, so any replica can answer a poll or resume a stream.
+ */
+@Injectable()
+export class ResponsesService {
+  private readonly logger = new Logger(ResponsesService.name);
+  private readonly local = new Map<string, LocalResponse>();
+  private readonly waiters = new Map<string, Set<() => void>>();
+
+  constructor(
+    private readonly models: ModelsService,
+    private readonly conversations: ConversationsService,
+    private readonly agent: AgentRunner,
+    private readonly active: ActiveTurns,
+    private readonly repo: ResponsesRepository,
+    @Inject(agentConfig.KEY) private readonly limits: ConfigType<typeof agentConfig>,
+  ) {}
+
+  async create(body: CreateResponseDto): Promise<StartedResponse> {
+    checkSupported(body);
+    const store = body.store !== false;
+    if (body.background && !store)
+      throw new AppError(
+        'invalid',
+        'responses.background_needs_store',
+        'background: true needs store: true (a background response is only reachable stored).',
+        { param: 'background' },
+      );
+    if (body.previous_response_id && body.conversation)
+      throw new AppError(
+        'invalid',
+        'responses.conflicting_continuation',
+        'Send previous_response_id or conversation, not both.',
+        { param: 'conversation' },
+      );
+    const input = toResponseInput(body);
+    if (input.functionOutputs.length > 0)
+      throw new AppError(
+        'invalid',
+        'responses.unsupported',
+        'function_call_output items need function tools, which /v1/responses does not support yet.',
+        { param: 'input' },
+      );
+    const request = input.turn!;
+    const model = await this.models.resolve(body.model);
+    const target = await this.targetOf(body);
+
+    const release = this.active.tryReserve(this.limits.maxConcurrentTurns);
+    if (!release)
+      throw new AppError(
+        'rate_limited',
+        'responses.too_many_turns',
+        `This server is running its maximum of ${this.limits.maxConcurrentTurns} concurrent turns (OH_MAX_CONCURRENT_TURNS); retry shortly.`,
+        { headers: { 'Retry-After': '1' } },
+      );
+    try {
+      const journal = await this.conversations.beginTurn({
+        conversationId: target.conversationId,
+        profileName: model.profileName,
+        model: model.model,
+        create: target.create && {
+          title: titleOf(request.input.text),
+          systemPromptSuffix: request.systemText,
+          seed: seedOf(request),
+          ifMissing: target.create.ifMissing,
+        },
+        input: {
+          kind: 'user_message',
+          source: 'user',
+          payload: {
+            text: request.input.text,
+            ...(request.input.images.length ? { images: request.input.images } : {}),
+          },
+        },
+      });
+      const run = this.agent.start({
+        journal,
+        model,
+        overrides: overridesOf(body),
+        streamed: body.stream === true,
+      });
+      const id = itemId('resp');
+      const response = initialResponse(id, body, run.conversationId, target.previousResponseId);
+      let ready: Promise<void> = Promise.resolve();
+      if (store) {
+        ready = this.repo.insert({
+          id,
+          conversationId: run.conversationId,
+          previousResponseId: target.previousResponseId,
+          background: body.background === true,
+          body: response,
+          inputItems: input.items,
+        });
+        try {
+          await ready;
+        } catch (err) {
+          run.cancel('cancelled');
+          await run.outcome;
+          throw err;
+        }
+      }
+      const recorder = store ? new Recorder(this.repo, id, () => this.wake(id), this.logger) : null;
+      const emitted: ResponseStreamEvent[] = [];
+      const listeners = new Set<(event: ResponseStreamEvent) => void>();
+      const renderer = new ResponseRenderer(response, (event) => {
+        emitted.push(event);
+        recorder?.push(event);
+        for (const listener of listeners) listener(event);
+      });
+      renderer.start();
+      const snapshot = renderer.snapshot;
+      const done = (async () => {
+        for await (const event of run) renderer.handle(event);
+        const final = renderer.snapshot;
+        await recorder?.finish(final);
+        return { response: final, failure: failureOf(await run.outcome) };
+      })();
+      this.local.set(id, { done });
+      void done
+        .catch((err: unknown) => this.logger.error({ err }, 'Recording a response failed'))
+        .finally(() => {
+          release();
+          this.local.delete(id);
+          this.wake(id);
+        });
+      return {
+        id,
+        conversationId: run.conversationId,
+        snapshot,
+        subscribe: (listener) => {
+          emitted.forEach(listener);
+          listeners.add(listener);
+          return () => listeners.delete(listener);
+        },
+        done,
+        cancel: (reason) => run.cancel(reason),
+      };
+    } catch (err) {
+      release();
+      throw err;
+    }
+  }
+
+  /** Which conversation the response continues, or a new one. */
+  private async targetOf(body: CreateResponseDto): Promise<{
+    conversationId: string;
+    create?: { ifMissing: boolean };
+    previousResponseId: string | null;
+  }> {
+    if (body.previous_response_id) {
+      const previous = await this.repo.find(body.previous_response_id);
+      if (!previous) throw responseNotFound(body.previous_response_id, 'previous_response_id');
+      if (await this.repo.hasLaterAnswer(previous.conversationId, previous))
+        throw new AppError(
+          'invalid',
+          'responses.cannot_fork',
+          `Response ${previous.id} is not the latest answer of its conversation: continuing from an earlier response (a fork) is not supported, because the agent's workspace cannot be forked. Continue from the latest response.`,
+          { param: 'previous_response_id' },
+        );
+      return { conversationId: previous.conversationId, previousResponseId: previous.id };
+    }
+    if (body.conversation) {
+      const raw = typeof body.conversation === 'string' ? body.conversation : body.conversation.id;
+      if (typeof raw !== 'string' || !UUID.test(raw))
+        throw new AppError(
+          'invalid',
+          'responses.invalid_conversation_id',
+          `conversation must be a conversation id (a UUID); got '${String(raw).slice(0, 64)}'.`,
+          { param: 'conversation' },
+        );
+      return {
+        conversationId: raw.toLowerCase(),
+        create: { ifMissing: true },
+        previousResponseId: null,
+      };
+    }
+    return { conversationId: randomUUID(), create: { ifMissing: false }, previousResponseId: null };
+  }
+
+  async get(id: string): Promise<ResponseDto> {
+    const row = await this.healed(await this.find(id));
+    return row.body;
+  }
+
+  /**
+   * The stored events after `startingAfter`, then new ones as they are recorded (by this process
+   * or another), until the response's last event.
+   */
+  async *events(
+    id: string,
+    startingAfter: number,
+    closed: () => boolean,
+  ): AsyncGenerator<ResponseStreamEvent> {
+    await this.find(id);
+    let after = startingAfter;
+    for (;;) {
+      if (closed()) return;
+      const page = await this.repo.events(id, after);
+      for (const event of page) {
+        yield event;
+        after = event.sequence_number;
+        if (TERMINAL_EVENTS.has(event.type)) return;
+      }
+      if (page.length > 0) continue;
+      const row = await this.repo.find(id);
+      if (!row) return; // deleted meanwhile
+      if (TERMINAL_STATUSES.has(row.status)) {
+        const rest = await this.repo.events(id, after);
+        yield* rest;
+        return;
+      }
+      await this.healed(row);
+      await this.waitForEvents(id, POLL_MS);
+    }
+  }
+
+  async cancel(id: string): Promise<ResponseDto> {
+    const row = await this.find(id);
+    if (TERMINAL_STATUSES.has(row.status)) return row.body;
+    await this.conversations.cancel(row.conversationId);
+    const local = this.local.get(id);
+    if (local)
+      return local.done.then(
+        (d) => d.response,
+        async () => (await this.find(id)).body,
+      );
+    const until = Date.now() + CANCEL_WAIT_MS;
+    for (;;) {
+      const now = await this.find(id);
+      if (TERMINAL_STATUSES.has(now.status) || Date.now() > until)
+        return (await this.healed(now)).body;
+      await this.waitForEvents(id, 100);
+    }
+  }
+
+  async delete(id: string): Promise<DeletedResponseDto> {
+    const row = await this.find(id);
+    if (!TERMINAL_STATUSES.has(row.status)) await this.cancel(id);
+    await this.repo.delete(id);
+    return { id, object: 'response', deleted: true };
+  }
+
+  async inputItems(id: string, query: InputItemsQueryDto): Promise<ResponseInputItemListDto> {
+    const row = await this.find(id);
+    const items = query.order === 'asc' ? row.inputItems : [...row.inputItems].reverse();
+    let start = 0;
+    if (query.after) {
+      const at = items.findIndex((i) => i.id === query.after);
+      if (at === -1)
+        throw new AppError(
+          'invalid',
+          'responses.invalid_cursor',
+          `after '${query.after.slice(0, 64)}' is not an item of response ${id}.`,
+          { param: 'after' },
+        );
+      start = at + 1;
+    }
+    const limit = query.limit ?? 20;
+    const data = items.slice(start, start + limit);
+    return {
+      object: 'list',
+      data,
+      first_id: data[0]?.id ?? null,
+      last_id: data.at(-1)?.id ?? null,
+      has_more: start + limit < items.length,
+    };
+  }
+
+  private async find(id: string): Promise<StoredResponse> {
+    const row = await this.repo.find(id);
+    if (!row) throw responseNotFound(id);
+    return row;
+  }
+
+  /**
+   * A response still `in_progress` whose conversation stopped running a while ago lost the process
+   * that ran it (a crash, a kill): it is recorded as failed, so polls and streams end.
+   */
+  private async healed(row: StoredResponse): Promise<StoredResponse> {
+    if (TERMINAL_STATUSES.has(row.status) || this.local.has(row.id)) return row;
+    const conversation = await this.conversations.find(row.conversationId);
+    if (
+      conversation?.executionStatus === 'running' ||
+      (conversation && Date.now() - conversation.updatedAt.getTime() < ORPHAN_AFTER_MS)
+    )
+      return row;
+    const body: ResponseDto = {
+      ...row.body,
+      status: 'failed',
+      completed_at: unixNow(),
+      error: {
+        code: 'server_error',
+        message: 'The server running this response stopped before it finished.',
+      },
+    };
+    const event = {
+      type: 'response.failed',
+      sequence_number: row.lastSeq + 1,
+      response: body,
+    } as ResponseStreamEvent;
+    await this.repo.append(row.id, [event], body);
+    this.wake(row.id);
+    return { ...row, status: 'failed', body, lastSeq: row.lastSeq + 1 };
+  }
+
+  private wake(id: string): void {
+    const waiting = this.waiters.get(id);
+    if (!waiting) return;
+    this.waiters.delete(id);
+    for (const resolve of waiting) resolve();
+  }
+
+  private waitForEvents(id: string, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const waiting = this.waiters.get(id) ?? new Set<() => void>();
+      this.waiters.set(id, waiting);
+      const done = () => {
+        clearTimeout(timer);
+        waiting.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      waiting.add(done);
+    });
+  }
+}
+
+/** Stores a response's events as they come, in batches, one write in flight at a time. */
+class Recorder {
+  private pending: ResponseStreamEvent[] = [];
+  private flushing: Promise<void> | null = null;
+
+  constructor(
+    private readonly repo: ResponsesRepository,
+    private readonly id: string,
+    private readonly flushed: () => void,
+    private readonly logger: Logger,
+  ) {}
+
+  push(event: ResponseStreamEvent): void {
+    this.pending.push(event);
+    this.flushing ??= this.flush();
+  }
+
+  private async flush(): Promise<void> {
+    while (this.pending.length > 0) {
+      await new Promise((resolve) => setTimeout(resolve, 20)); // gather a batch of deltas
+      const batch = this.pending.splice(0);
+      try {
+        await this.repo.append(this.id, batch);
+      } catch (err) {
+        this.logger.error({ err, response_id: this.id }, 'Could not store response events');
+      }
+      this.flushed();
+    }
+    this.flushing = null;
+  }
+
+  /** Waits for writes in flight, then stores the last events with the final object, together. */
+  async finish(final: ResponseDto): Promise<void> {
+    while (this.flushing) await this.flushing;
+    await this.repo.append(this.id, this.pending.splice(0), final);
+    this.flushed();
+  }
+}
+
+function initialResponse(
+  id: string,
+  body: CreateResponseDto,
+  conversationId: string,
+  previousResponseId: string | null,
+): ResponseDto {
+  return {
+    id,
+    object: 'response',
+    created_at: unixNow(),
+    status: 'in_progress',
+    completed_at: null,
+    background: body.background === true,
+    model: body.model,
+    output: [],
+    output_text: '',
+    error: null,
+    incomplete_details: null,
+    instructions: body.instructions ?? null,
+    metadata: body.metadata ?? {},
+    conversation: { id: conversationId },
+    previous_response_id: previousResponseId,
+    max_output_tokens: body.max_output_tokens ?? null,
+    temperature: body.temperature ?? null,
+    top_p: body.top_p ?? null,
+    parallel_tool_calls: body.parallel_tool_calls ?? true,
+    tool_choice: body.tool_choice ?? 'auto',
+    tools: body.tools ?? [],
+    text: { format: body.text?.format ?? { type: 'text' } },
+    store: body.store !== false,
+    truncation: 'disabled',
+    usage: null,
+  };
+}
+
+function overridesOf(body: CreateResponseDto): LlmRequest['overrides'] {
+  return {
+    temperature: body.temperature ?? undefined,
+    topP: body.top_p ?? undefined,
+    maxOutputTokens: body.max_output_tokens ?? undefined,
+  };
+}
+
+export const responseNotFound = (id: string, param?: string) =>
+  new AppError(
+    'not_found',
+    'responses.response_not_found',
+    `Response '${id.slice(0, 64)}' was not found.`,
+    {
+      param,
+    },
+  );
