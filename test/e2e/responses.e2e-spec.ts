@@ -350,7 +350,7 @@ describe('Responses API (/v1/responses) through the official client', () => {
     llm.enqueue(fakeReply.text('Ephemeral.'));
     const r = await client.responses.create({ model: MODEL, input: 'x', store: false });
     expect(r.output_text).toBe('Ephemeral.');
-    expect(r.store).toBe(false);
+    expect((r as unknown as { store: boolean }).store).toBe(false);
     await expect(client.responses.retrieve(r.id)).rejects.toMatchObject({ status: 404 });
   });
 });
