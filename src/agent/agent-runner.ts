@@ -18,6 +18,7 @@ import type {
 import type { ExecutionStatus } from '../conversations/entities/conversation.entity';
 import { transcriptHash, transcriptOf } from '../conversations/transcript';
 import type { TurnJournal } from '../conversations/turn-journal';
+import { databaseUnavailable, isDatabaseUnavailable } from '../database/database-errors';
 import { MetricsService } from '../metrics/metrics.service';
 import { LlmClient } from '../models/llm-client';
 import { LlmCallError } from '../models/llm-errors';
@@ -159,28 +160,71 @@ export class AgentRunner {
     const hash = transcriptHash(
       transcriptOf([...journal.history, { ...turnEnd, id: '', seq: 0, createdAt: '' }]),
     );
+    const step = ending.step ?? { events: [], calls: [] };
+    // The client hears of success only once the turn's end is committed.
+    let unsaved: AppError | undefined;
     try {
-      const step = ending.step ?? { events: [], calls: [] };
       const events = [...step.events, ...endEvents, turnEnd];
       for (const event of await journal.end(status, events, step.calls, hash)) {
         if (event.kind !== 'turn_end') out.push({ type: 'event', event });
       }
     } catch (err) {
       this.logger.error({ err }, 'Could not record the end of a turn');
+      unsaved = ending.error ?? notSaved(err);
+      const failure = unsaved;
+      // Shown as failed once the database is back (unless another process took the turn over).
+      journal.endLater(
+        [
+          ...step.events,
+          {
+            kind: 'error',
+            source: 'system',
+            payload: { code: failure.code, message: failure.message, status: failure.status },
+          },
+          {
+            kind: 'turn_end',
+            source: 'agent',
+            payload: {
+              reason: 'error',
+              status: 'error',
+              answer: '',
+              ...(turn.streamed && content.text ? { content: content.text } : {}),
+              usage,
+              error: { code: failure.code, message: failure.message },
+            },
+          },
+        ],
+        step.calls,
+      );
     }
+    const outcome: TurnOutcome = unsaved
+      ? {
+          conversationId: journal.conversation.id,
+          reason: 'error',
+          status: 'error',
+          answer: '',
+          usage,
+          error: unsaved,
+        }
+      : {
+          conversationId: journal.conversation.id,
+          reason: ending.reason,
+          status,
+          answer: ending.answer,
+          usage,
+          error: ending.error,
+        };
     // request_id and conversation_id come from the request's logger (chat controller)
     this.logger.log(
-      { reason: ending.reason, status, duration_ms: Date.now() - started, usage },
+      {
+        reason: outcome.reason,
+        status: outcome.status,
+        duration_ms: Date.now() - started,
+        usage,
+        ...(unsaved ? { unsaved: true } : {}),
+      },
       'Turn ended',
     );
-    const outcome: TurnOutcome = {
-      conversationId: journal.conversation.id,
-      reason: ending.reason,
-      status,
-      answer: ending.answer,
-      usage,
-      error: ending.error,
-    };
     out.push({ type: 'end', outcome });
     out.close();
     return outcome;
@@ -433,6 +477,9 @@ export class AgentRunner {
         ),
       };
     }
+    if (signal.aborted && signal.reason === 'lease_lost') {
+      return { reason: 'error', answer: '', error: leaseLapsed() };
+    }
     if (signal.aborted) {
       const by: unknown = signal.reason;
       return {
@@ -444,6 +491,9 @@ export class AgentRunner {
       };
     }
     if (err instanceof AppError) return { reason: 'error', answer: '', error: err };
+    if (isDatabaseUnavailable(err)) {
+      return { reason: 'error', answer: '', error: databaseUnavailable(err) };
+    }
     this.logger.error({ err }, 'Agent turn failed');
     const message = err instanceof Error ? err.message : String(err);
     return {
@@ -482,6 +532,25 @@ class ContentStream {
     this.out.push({ type: 'content-delta', text: chunk });
   }
 }
+
+/** The turn's end could not be committed: the client must not take its answer as saved. */
+const notSaved = (err: unknown): AppError =>
+  err instanceof AppError
+    ? err
+    : new AppError(
+        'unavailable',
+        'agent.turn_not_saved',
+        'The turn could not be saved because the database is unavailable, so its answer was not kept; retry once the database is back.',
+        { headers: { 'Retry-After': '2' }, cause: err },
+      );
+
+const leaseLapsed = (): AppError =>
+  new AppError(
+    'unavailable',
+    'agent.database_lost',
+    'The turn was stopped: this server could not reach the database for longer than OH_LEASE_TTL_S. Retry once the database is back.',
+    { headers: { 'Retry-After': '2' } },
+  );
 
 const stuckEnding = (reason: string): Ending => {
   const notice = `I stopped because I was going in circles: I ${reason}.`;

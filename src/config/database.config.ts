@@ -12,5 +12,7 @@ export const databaseConfig = registerAs('database', () => {
     retryAttempts: env.NODE_ENV === 'test' ? 0 : 5,
     /** How often (PostgreSQL) turns locked by a process that died are looked for and freed. */
     recoveryIntervalMs: env.OH_RECOVERY_INTERVAL_S * 1000,
+    /** How long (PostgreSQL) a process's lease lasts without renewal; see TurnLeases. */
+    leaseTtlMs: env.OH_LEASE_TTL_S * 1000,
   };
 });

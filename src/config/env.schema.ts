@@ -144,6 +144,15 @@ export class EnvSchema {
   @Max(3600)
   OH_RECOVERY_INTERVAL_S = 15;
 
+  /**
+   * PostgreSQL: seconds a process's lease lasts without renewal (renewed every quarter of it).
+   * Its turns are taken over only after that; it stops them itself when it could not renew in time.
+   */
+  @Transform(toNumber)
+  @Min(1)
+  @Max(3600)
+  OH_LEASE_TTL_S = 20;
+
   /** `bwrap`: agent shells run in a bubblewrap sandbox (checked at start); `none`: plain bash. */
   @IsIn(SANDBOXES)
   OH_SANDBOX: Sandbox = 'none';

@@ -1,7 +1,13 @@
 import { Injectable } from '@nestjs/common';
 
 /** Why a running turn was stopped from outside the agent loop. */
-export type CancelReason = 'cancelled' | 'client_disconnected' | 'shutdown' | 'deleted';
+export type CancelReason =
+  | 'cancelled'
+  | 'client_disconnected'
+  | 'shutdown'
+  | 'deleted'
+  /** This process could not renew its lease in time: another may take its turns over. */
+  | 'lease_lost';
 
 interface ActiveTurn {
   controller: AbortController;

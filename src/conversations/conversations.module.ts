@@ -9,12 +9,19 @@ import { ConversationAlias } from './entities/conversation-alias.entity';
 import { ConversationEvent } from './entities/conversation-event.entity';
 import { Conversation } from './entities/conversation.entity';
 import { LlmCall } from './entities/llm-call.entity';
+import { ReplicaLease } from './entities/replica-lease.entity';
 import { HistoryCache } from './history-cache';
 import { TurnLeases } from './turn-leases';
 
 @Module({
   imports: [
-    TypeOrmModule.forFeature([Conversation, ConversationEvent, LlmCall, ConversationAlias]),
+    TypeOrmModule.forFeature([
+      Conversation,
+      ConversationEvent,
+      LlmCall,
+      ConversationAlias,
+      ReplicaLease,
+    ]),
   ],
   controllers: [ConversationsController],
   providers: [
@@ -25,6 +32,6 @@ import { TurnLeases } from './turn-leases';
     HistoryCache,
     TurnLeases,
   ],
-  exports: [ConversationsService, ActiveTurns],
+  exports: [ConversationsService, ActiveTurns, TurnLeases, CancelSignals],
 })
 export class ConversationsModule {}

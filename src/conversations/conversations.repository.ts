@@ -37,17 +37,18 @@ export interface UsageRow {
 }
 
 const CONVERSATION_COLUMNS = `id, profile_name, model, title, system_prompt_suffix, execution_status, run_owner,
-  workspace_dir, task_list, last_seq, transcript_hash, created_at, updated_at`;
+  run_epoch, workspace_dir, task_list, last_seq, transcript_hash, created_at, updated_at`;
 
 /** Events go in as one jsonb array: one statement, so a batch is written whole or not at all. */
 const EVENTS_FROM_JSON = `jsonb_to_recordset($EVENTS::jsonb)
   AS e(id uuid, seq int, kind text, source text, payload jsonb, created_at timestamptz)`;
 
+/** LLM calls from a jsonb array, written only when the `held` CTE found the turn's lock still held. */
 const INSERT_LLM_CALL = `INSERT INTO llm_calls (id, conversation_id, usage_id, model, prompt_tokens,
     completion_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, cost_usd, latency_ms)
-  SELECT c.id, $ID, c.usage_id, c.model, c.prompt_tokens, c.completion_tokens, c.cache_read_tokens,
+  SELECT c.id, held.id, c.usage_id, c.model, c.prompt_tokens, c.completion_tokens, c.cache_read_tokens,
     c.cache_write_tokens, c.reasoning_tokens, c.cost_usd, c.latency_ms
-  FROM jsonb_to_recordset($CALLS::jsonb) AS c(id uuid, usage_id text, model text, prompt_tokens int,
+  FROM held, jsonb_to_recordset($CALLS::jsonb) AS c(id uuid, usage_id text, model text, prompt_tokens int,
     completion_tokens int, cache_read_tokens int, cache_write_tokens int, reasoning_tokens int,
     cost_usd numeric, latency_ms int)`;
 
@@ -60,9 +61,22 @@ const INSERT_LLM_CALL = `INSERT INTO llm_calls (id, conversation_id, usage_id, m
  */
 const ASYNC_COMMIT = `relaxed AS (SELECT set_config('synchronous_commit', 'off', true) AS off)`;
 
+/** Events from a jsonb array, written only when the `held` CTE found the turn's lock still held. */
+const INSERT_HELD_EVENTS = `INSERT INTO conversation_events (id, conversation_id, seq, kind, source, payload, created_at)
+  SELECT e.id, held.id, e.seq, e.kind, e.source, e.payload, e.created_at
+  FROM held, ${EVENTS_FROM_JSON}`;
+
+/** Who may write a turn's events: the process holding the lock, at the lock's current epoch. */
+export interface TurnLock {
+  owner: string;
+  epoch: number;
+}
+
 /**
  * The only place that builds conversation queries. Writes on the turn path are single statements
- * (CTEs): one round trip each, atomic without an explicit transaction.
+ * (CTEs): one round trip each, atomic without an explicit transaction. A turn's writes are fenced:
+ * each names the owner and epoch of the lock it holds, and writes nothing (returns false) when the
+ * lock has moved on (the turn was taken over after this process's lease lapsed).
  */
 @Injectable()
 export class ConversationsRepository {
@@ -108,8 +122,8 @@ export class ConversationsRepository {
       `WITH ${ASYNC_COMMIT},
        created AS (
          INSERT INTO conversations (id, profile_name, model, title, system_prompt_suffix, execution_status,
-           run_owner, workspace_dir, last_seq)
-         VALUES ($1, $2, $3, $4, $5, 'running', $6, $7, $8)
+           run_owner, run_epoch, workspace_dir, last_seq)
+         VALUES ($1, $2, $3, $4, $5, 'running', $6, 1, $7, $8)
          ON CONFLICT (id) DO NOTHING
          RETURNING ${CONVERSATION_COLUMNS}),
        inserted AS (
@@ -147,8 +161,8 @@ export class ConversationsRepository {
       `WITH ${ASYNC_COMMIT},
        locked AS (
          UPDATE conversations
-         SET execution_status = 'running', run_owner = $2, profile_name = $3, model = $4,
-             last_seq = last_seq + $5, updated_at = now()
+         SET execution_status = 'running', run_owner = $2, run_epoch = run_epoch + 1,
+             profile_name = $3, model = $4, last_seq = last_seq + $5, updated_at = now()
          WHERE id = $1 AND execution_status <> 'running'
          RETURNING ${CONVERSATION_COLUMNS}, last_seq - $5 AS base_seq),
        inserted AS (
@@ -175,54 +189,81 @@ export class ConversationsRepository {
   }
 
   /**
-   * Appends events (and the LLM calls they account for) and advances `last_seq`, in one statement.
-   * `durable: false` commits it asynchronously (`ASYNC_COMMIT`).
+   * Appends events (and the LLM calls they account for) and advances `last_seq`, in one statement,
+   * if `lock` is still held; false (nothing written) when not. `durable: false` commits it
+   * asynchronously (`ASYNC_COMMIT`).
    */
   async append(
     conversationId: string,
+    lock: TurnLock,
     events: StoredEvent[],
     calls: NewLlmCall[] = [],
     { durable = true }: { durable?: boolean } = {},
-  ): Promise<void> {
-    await this.db.query(
-      `WITH ${durable ? '' : `${ASYNC_COMMIT},`} inserted AS (
-         INSERT INTO conversation_events (id, conversation_id, seq, kind, source, payload, created_at)
-         SELECT e.id, $1, e.seq, e.kind, e.source, e.payload, e.created_at FROM ${EVENTS_FROM_JSON.replace('$EVENTS', '$2')}),
-       calls AS (${INSERT_LLM_CALL.replace('$ID', '$1').replace('$CALLS', '$4')})
-       UPDATE conversations SET last_seq = GREATEST(last_seq, $3), updated_at = now()
-       ${durable ? '' : 'FROM relaxed'} WHERE id = $1`,
-      [conversationId, eventsJson(events), lastSeqOf(events, 0), json(calls.map(toRawCall))],
+  ): Promise<boolean> {
+    const rows = await this.db.query<{ id: string }[]>(
+      `WITH ${durable ? '' : `${ASYNC_COMMIT},`} held AS (
+         UPDATE conversations SET last_seq = GREATEST(last_seq, $3), updated_at = now()
+         ${durable ? '' : 'FROM relaxed'}
+         WHERE id = $1 AND execution_status = 'running' AND run_owner = $5 AND run_epoch = $6
+         RETURNING id),
+       inserted AS (${INSERT_HELD_EVENTS.replace('$EVENTS', '$2')}),
+       calls AS (${INSERT_LLM_CALL.replace('$CALLS', '$4')})
+       SELECT id FROM held`,
+      [
+        conversationId,
+        eventsJson(events),
+        lastSeqOf(events, 0),
+        json(calls.map(toRawCall)),
+        lock.owner,
+        lock.epoch,
+      ],
     );
+    return rows.length > 0;
   }
 
-  /** Appends the turn's last events, records the outcome and releases the lock, in one statement. */
+  /**
+   * Appends the turn's last events, records the outcome and releases the lock, in one statement,
+   * if `lock` is still held; false (nothing written) when not.
+   */
   async endTurn(
     conversationId: string,
-    owner: string,
+    lock: TurnLock,
     status: ExecutionStatus,
     events: StoredEvent[],
     calls: NewLlmCall[],
     transcriptHash: string | null,
-  ): Promise<void> {
-    await this.db.query(
-      `WITH inserted AS (
-         INSERT INTO conversation_events (id, conversation_id, seq, kind, source, payload, created_at)
-         SELECT e.id, $1, e.seq, e.kind, e.source, e.payload, e.created_at FROM ${EVENTS_FROM_JSON.replace('$EVENTS', '$4')}),
-       calls AS (${INSERT_LLM_CALL.replace('$ID', '$1').replace('$CALLS', '$7')})
-       UPDATE conversations
-       SET execution_status = $3, run_owner = NULL, last_seq = GREATEST(last_seq, $5),
-           transcript_hash = COALESCE($6, transcript_hash), updated_at = now()
-       WHERE id = $1 AND run_owner = $2`,
+  ): Promise<boolean> {
+    const rows = await this.db.query<{ id: string }[]>(
+      `WITH held AS (
+         UPDATE conversations
+         SET execution_status = $3, run_owner = NULL, last_seq = GREATEST(last_seq, $5),
+             transcript_hash = COALESCE($6, transcript_hash), updated_at = now()
+         WHERE id = $1 AND execution_status = 'running' AND run_owner = $2 AND run_epoch = $8
+         RETURNING id),
+       inserted AS (${INSERT_HELD_EVENTS.replace('$EVENTS', '$4')}),
+       calls AS (${INSERT_LLM_CALL.replace('$CALLS', '$7')})
+       SELECT id FROM held`,
       [
         conversationId,
-        owner,
+        lock.owner,
         status,
         eventsJson(events),
         lastSeqOf(events, 0),
         transcriptHash,
         json(calls.map(toRawCall)),
+        lock.epoch,
       ],
     );
+    return rows.length > 0;
+  }
+
+  /** Whether an event is stored (did a write whose answer was lost commit?). */
+  async eventExists(id: string): Promise<boolean> {
+    const rows = await this.db.query<unknown[]>(
+      'SELECT 1 FROM conversation_events WHERE id = $1',
+      [id],
+    );
+    return rows.length > 0;
   }
 
   async loadEvents(conversationId: string): Promise<StoredEvent[]> {
@@ -318,37 +359,74 @@ export class ConversationsRepository {
     return rows[0]?.task_list ?? [];
   }
 
-  async setTaskList(id: string, tasks: TaskItem[]): Promise<void> {
-    await this.db.query('UPDATE conversations SET task_list = $2::jsonb WHERE id = $1', [
-      id,
-      json(tasks),
-    ]);
-  }
-
-  /** Conversations left `running`, with the process that held each lock. */
-  async findRunning(): Promise<{ id: string; runOwner: string | null; lastSeq: number }[]> {
-    const rows = await this.db.query<{ id: string; run_owner: string | null; last_seq: number }[]>(
-      `SELECT id, run_owner, last_seq FROM conversations WHERE execution_status = 'running'`,
+  /** Saves the task list of the turn holding `lock`; false (nothing written) when it no longer does. */
+  async setTaskList(id: string, lock: TurnLock, tasks: TaskItem[]): Promise<boolean> {
+    const rows = await this.db.query<{ id: string }[]>(
+      `UPDATE conversations SET task_list = $2::jsonb
+       WHERE id = $1 AND run_owner = $3 AND run_epoch = $4 RETURNING id`,
+      [id, json(tasks), lock.owner, lock.epoch],
     );
-    return rows.map((r) => ({ id: r.id, runOwner: r.run_owner, lastSeq: r.last_seq }));
+    return rows.length > 0;
   }
 
-  /** Marks a turn whose process died: status `error`, lock free, an `interrupted` event. Idempotent. */
+  /**
+   * Conversations left `running`: the lock's owner and epoch, and how long the owner's lease
+   * (PostgreSQL) still lasts: `null` when it has lapsed or the owner has none (a process that is
+   * gone, or any other process on the embedded database).
+   */
+  async findRunning(): Promise<
+    { id: string; runOwner: string | null; runEpoch: number; leaseLeftMs: number | null }[]
+  > {
+    const rows = await this.db.query<
+      { id: string; run_owner: string | null; run_epoch: number; lease_left_ms: number | null }[]
+    >(
+      `SELECT c.id, c.run_owner, c.run_epoch,
+         CASE WHEN l.expires_at > now()
+           THEN (extract(epoch FROM l.expires_at - now()) * 1000)::float8 END AS lease_left_ms
+       FROM conversations c LEFT JOIN replica_leases l ON l.owner = c.run_owner
+       WHERE c.execution_status = 'running'`,
+    );
+    return rows.map((r) => ({
+      id: r.id,
+      runOwner: r.run_owner,
+      runEpoch: r.run_epoch,
+      leaseLeftMs: r.lease_left_ms,
+    }));
+  }
+
+  /**
+   * Takes over a turn whose owner's lease lapsed: status `error`, lock free, an `interrupted`
+   * event; only if the lock is still the one seen (`owner`, `epoch`) and its owner holds no live
+   * lease, checked in the same statement. Idempotent.
+   */
   async markInterrupted(
     id: string,
-    owner: string | null,
+    lock: { owner: string | null; epoch: number },
     event: Omit<StoredEvent, 'seq'>,
   ): Promise<boolean> {
     const rows = await this.db.query<{ id: string }[]>(
       `WITH freed AS (
-         UPDATE conversations SET execution_status = 'error', run_owner = NULL, last_seq = last_seq + 1, updated_at = now()
+         UPDATE conversations c SET execution_status = 'error', run_owner = NULL,
+           last_seq = last_seq + 1, updated_at = now()
          WHERE id = $1 AND execution_status = 'running' AND run_owner IS NOT DISTINCT FROM $2
+           AND run_epoch = $8
+           AND NOT EXISTS (SELECT 1 FROM replica_leases l
+                           WHERE l.owner = c.run_owner AND l.expires_at > now())
          RETURNING id, last_seq),
        inserted AS (
          INSERT INTO conversation_events (id, conversation_id, seq, kind, source, payload, created_at)
          SELECT $3, freed.id, freed.last_seq, $4, $5, $6::jsonb, $7 FROM freed)
        SELECT id FROM freed`,
-      [id, owner, event.id, event.kind, event.source, json(event.payload), event.createdAt],
+      [
+        id,
+        lock.owner,
+        event.id,
+        event.kind,
+        event.source,
+        json(event.payload),
+        event.createdAt,
+        lock.epoch,
+      ],
     );
     return rows.length > 0;
   }
@@ -415,6 +493,7 @@ interface RawConversation {
   system_prompt_suffix: string | null;
   execution_status: ExecutionStatus;
   run_owner: string | null;
+  run_epoch: number;
   workspace_dir: string;
   task_list: TaskItem[];
   last_seq: number;
@@ -453,6 +532,7 @@ function toConversation(r: RawConversation): Conversation {
     systemPromptSuffix: r.system_prompt_suffix,
     executionStatus: r.execution_status,
     runOwner: r.run_owner,
+    runEpoch: r.run_epoch,
     workspaceDir: r.workspace_dir,
     taskList: r.task_list,
     lastSeq: r.last_seq,

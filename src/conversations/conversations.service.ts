@@ -21,7 +21,7 @@ import {
 } from './conversations.repository';
 import type { Conversation } from './entities/conversation.entity';
 import { HistoryCache } from './history-cache';
-import { TurnJournal, stamp } from './turn-journal';
+import { type JournalHost, TurnJournal, stamp } from './turn-journal';
 import { TurnLeases } from './turn-leases';
 
 export interface BeginTurn {
@@ -44,6 +44,11 @@ export interface BeginTurn {
 
 /** How long a cancel relayed to another process is awaited before the API answers. */
 const CANCEL_WAIT_MS = 5_000;
+/** How often the relayed cancel is sent again while awaited (a listener may have been reconnecting). */
+const CANCEL_REPEAT_MS = 1_000;
+/** Retries of a turn's end that could not be recorded: from 250 ms, doubling, at most every 2 s. */
+const FIRST_RETRY_MS = 250;
+const MAX_RETRY_MS = 2_000;
 
 export type DeleteListener = (conversationId: string) => Promise<void> | void;
 
@@ -64,12 +69,34 @@ export class ConversationsService implements OnApplicationBootstrap, OnModuleDes
     @Inject(databaseConfig.KEY) private readonly database: ConfigType<typeof databaseConfig>,
   ) {}
 
+  /** Turn ends waiting for the database, retried until recorded (conversation id → attempt). */
+  private readonly unrecorded = new Map<string, () => Promise<boolean>>();
+  private retrying: NodeJS.Timeout | undefined;
+  private retryMs = 0;
+  private leaseSweep: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  private readonly journalHost: JournalHost = {
+    holdsLease: () => this.leases.holds,
+    retryLater: (id, attempt) => {
+      this.unrecorded.set(id, attempt);
+      this.scheduleRetry(FIRST_RETRY_MS);
+    },
+  };
+
   /**
-   * Turns left `running` by a process that died are marked `error` with an `interrupted` event: at
-   * start-up, and on PostgreSQL every `OH_RECOVERY_INTERVAL_S` too, so that a replica dying while
-   * the others live does not leave its conversations locked until the next restart.
+   * Turns left `running` by a process whose lease lapsed (it died, or lost the database for longer
+   * than `OH_LEASE_TTL_S`) are marked `error` with an `interrupted` event: at start-up, and on
+   * PostgreSQL every `OH_RECOVERY_INTERVAL_S` and when a live lease that holds a running turn
+   * would lapse, so a replica dying while the others live does not leave its conversations locked.
+   * A live lease is never overridden: a replica starting, or the database restarting, frees nothing.
    */
   async onApplicationBootstrap(): Promise<void> {
+    this.leases.onLost(() => void this.active.cancelAll('lease_lost'));
+    this.leases.onRestored(() => {
+      this.scheduleRetry(0);
+      void this.sweep();
+    });
     await this.recoverInterrupted();
     if (!this.leases.shared) return;
     this.sweeper = setInterval(() => void this.sweep(), this.database.recoveryIntervalMs);
@@ -77,18 +104,30 @@ export class ConversationsService implements OnApplicationBootstrap, OnModuleDes
   }
 
   onModuleDestroy(): void {
+    this.stopped = true;
     clearInterval(this.sweeper);
+    clearTimeout(this.leaseSweep);
+    clearTimeout(this.retrying);
   }
 
   async recoverInterrupted(): Promise<number> {
-    const alive = new Map<string | null, Promise<boolean>>(); // one probe per owner and sweep
     let recovered = 0;
+    let nextLapse = Infinity;
     for (const row of await this.conversations.findRunning()) {
-      if (!alive.has(row.runOwner)) alive.set(row.runOwner, this.leases.isAlive(row.runOwner));
-      if (await alive.get(row.runOwner)) continue;
-      if (await this.markInterrupted(row.id, row.runOwner)) recovered++;
+      if (row.runOwner === this.leases.owner) continue; // ours: running here, or its end is retried
+      if (row.leaseLeftMs !== null) {
+        nextLapse = Math.min(nextLapse, row.leaseLeftMs);
+        continue;
+      }
+      if (await this.markInterrupted(row.id, row.runOwner, row.runEpoch)) recovered++;
     }
     if (recovered > 0) this.logger.warn(`Marked ${recovered} interrupted turn(s) as error`);
+    // A turn held by a lease about to lapse is freed when it does, not a whole interval later.
+    if (this.leases.shared && nextLapse < this.database.recoveryIntervalMs && !this.stopped) {
+      clearTimeout(this.leaseSweep);
+      this.leaseSweep = setTimeout(() => void this.sweep(), nextLapse + 50);
+      this.leaseSweep.unref();
+    }
     return recovered;
   }
 
@@ -104,18 +143,49 @@ export class ConversationsService implements OnApplicationBootstrap, OnModuleDes
     }
   }
 
-  private async markInterrupted(id: string, owner: string | null): Promise<boolean> {
+  private async markInterrupted(
+    id: string,
+    owner: string | null,
+    epoch: number,
+  ): Promise<boolean> {
     const event = stamp(
       {
         kind: 'interrupted',
         source: 'system',
-        payload: { message: 'The server stopped during this turn.' },
+        payload: { message: 'The server running this turn stopped or lost the database.' },
       },
       0,
     );
-    const marked = await this.conversations.markInterrupted(id, owner, event);
+    const marked = await this.conversations.markInterrupted(id, { owner, epoch }, event);
     this.cache.forget(id);
     return marked;
+  }
+
+  private scheduleRetry(ms: number): void {
+    if (this.stopped || this.unrecorded.size === 0) return;
+    clearTimeout(this.retrying);
+    this.retrying = setTimeout(() => void this.retryUnrecorded(), ms);
+    this.retrying.unref();
+  }
+
+  /** Records the turn ends that could not be written before; backs off while the database is away. */
+  private async retryUnrecorded(): Promise<void> {
+    let recorded = 0;
+    for (const [id, attempt] of [...this.unrecorded]) {
+      try {
+        if (await attempt()) {
+          this.unrecorded.delete(id);
+          this.cache.forget(id);
+          recorded++;
+        }
+      } catch {
+        this.retryMs = Math.min(this.retryMs ? this.retryMs * 2 : FIRST_RETRY_MS, MAX_RETRY_MS);
+        this.scheduleRetry(this.retryMs);
+        return;
+      }
+    }
+    this.retryMs = 0;
+    if (recorded > 0) this.logger.log(`Recorded ${recorded} turn end(s) as failed once the database was back`);
   }
 
   find(id: string): Promise<Conversation | null> {
@@ -170,10 +240,10 @@ export class ConversationsService implements OnApplicationBootstrap, OnModuleDes
         // A concurrent request created it between our lock and our insert: it runs that turn.
         locked = await lock();
       } else if (
-        // The lock of a process that died is stale: free it now rather than at the next sweep.
+        // The lock of a process whose lease lapsed is stale: free it now, not at the next sweep.
         current.executionStatus === 'running' &&
-        !(await this.leases.isAlive(current.runOwner)) &&
-        (await this.markInterrupted(current.id, current.runOwner))
+        current.runOwner !== owner &&
+        (await this.markInterrupted(current.id, current.runOwner, current.runEpoch))
       ) {
         locked = await lock();
       }
@@ -186,7 +256,7 @@ export class ConversationsService implements OnApplicationBootstrap, OnModuleDes
       () => this.conversations.loadEvents(conversation.id),
     );
     for (const event of events) if ((history.at(-1)?.seq ?? 0) < event.seq) history.push(event);
-    return new TurnJournal(this.conversations, conversation, history, owner);
+    return new TurnJournal(this.conversations, conversation, history, owner, this.journalHost);
   }
 
   /** Creates the conversation holding its turn lock, with its first events; `null` if the id exists. */
@@ -207,7 +277,13 @@ export class ConversationsService implements OnApplicationBootstrap, OnModuleDes
       events,
     );
     return created
-      ? new TurnJournal(this.conversations, created, this.cache.start(created.id, events), owner)
+      ? new TurnJournal(
+          this.conversations,
+          created,
+          this.cache.start(created.id, events),
+          owner,
+          this.journalHost,
+        )
       : null;
   }
 
@@ -262,9 +338,14 @@ export class ConversationsService implements OnApplicationBootstrap, OnModuleDes
     if (conversation?.executionStatus !== 'running' || !this.signals.relays) return false;
     await this.signals.broadcast(id);
     const until = Date.now() + CANCEL_WAIT_MS;
+    let repeatAt = Date.now() + CANCEL_REPEAT_MS;
     while (Date.now() < until) {
       await new Promise((resolve) => setTimeout(resolve, 50));
       if ((await this.conversations.findById(id))?.executionStatus !== 'running') return true;
+      if (Date.now() >= repeatAt) {
+        repeatAt += CANCEL_REPEAT_MS;
+        await this.signals.broadcast(id);
+      }
     }
     return false;
   }

@@ -33,7 +33,16 @@ export function databaseOptions(config: DatabaseConfig): DataSourceOptions {
     namingStrategy: new SnakeNamingStrategy(),
   };
   if (config.url) {
-    return { ...common, url: config.url, poolSize: 20, applicationName: 'agent-gateway' };
+    return {
+      ...common,
+      url: config.url,
+      poolSize: 20,
+      applicationName: 'agent-gateway',
+      // An unreachable server fails a request in 5 s (503) instead of holding it; TCP keepalive
+      // finds connections a failover left half-open. Broken connections leave the pool on error.
+      connectTimeoutMS: 5_000,
+      extra: { keepAlive: true },
+    };
   }
   const dataDir = config.pgliteDataDir;
   if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true });

@@ -2,6 +2,7 @@ import { CreateLlmProfiles1795600000000 } from './migrations/1795600000000-creat
 import { CreateConversations1795700000000 } from './migrations/1795700000000-create-conversations';
 import { IndexRunningConversations1795800000000 } from './migrations/1795800000000-index-running-conversations';
 import { CreateResponses1796120000000 } from './migrations/1796120000000-create-responses';
+import { TurnFencing1796200000000 } from './migrations/1796200000000-turn-fencing';
 
 /** Every migration, in order. Imported as classes so the built app and the tests run the same list. */
 export const MIGRATIONS = [
@@ -9,4 +10,5 @@ export const MIGRATIONS = [
   CreateConversations1795700000000,
   IndexRunningConversations1795800000000,
   CreateResponses1796120000000,
+  TurnFencing1796200000000,
 ];

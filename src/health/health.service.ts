@@ -5,6 +5,8 @@ import type { ConfigType } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { databaseConfig } from '../config/database.config';
+import { CancelSignals } from '../conversations/cancel-signals';
+import { TurnLeases } from '../conversations/turn-leases';
 import type { ReadinessDto, ServerInfoDto } from './dto/health.dto';
 
 const { name, version } = JSON.parse(
@@ -21,9 +23,14 @@ export class HealthService {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(databaseConfig.KEY) private readonly database: ConfigType<typeof databaseConfig>,
+    private readonly leases: TurnLeases,
+    private readonly signals: CancelSignals,
   ) {}
 
-  /** Ready when the database answers and no migration is pending (checked until it first holds). */
+  /**
+   * Ready when the database answers, no migration is pending (checked until it first holds) and
+   * the long-lived connections (lease, cancel listener) are up.
+   */
   async readiness(): Promise<ReadinessDto> {
     let database = false;
     try {
@@ -33,8 +40,14 @@ export class HealthService {
     } catch {
       // reported below
     }
-    const ok = database && this.migrated;
-    return { status: ok ? 'ready' : 'unavailable', database, migrations: this.migrated };
+    const connections = this.leases.current && this.signals.connected;
+    const ok = database && this.migrated && connections;
+    return {
+      status: ok ? 'ready' : 'unavailable',
+      database,
+      migrations: this.migrated,
+      connections,
+    };
   }
 
   info(tools: string[]): ServerInfoDto {

@@ -34,7 +34,8 @@ describe('crash safety: SIGKILL during a turn', () => {
     llm = await FakeLlmServer.start();
     dir = tempDir();
     db = await persistentDatabase(dir);
-    env = serverEnv(dir, db.env);
+    // PostgreSQL: the killed process's turn is taken over once its lease lapsed (2 s here)
+    env = serverEnv(dir, db.env, { OH_LEASE_TTL_S: '2' });
   }, 180_000);
   afterAll(async () => {
     await server?.stop();
@@ -96,6 +97,11 @@ describe('crash safety: SIGKILL during a turn', () => {
 
     server = await ServerProcess.start(env);
 
+    await waitFor(
+      async () => (await server!.json(`/api/conversations/${id}`)).execution_status !== 'running',
+      15_000,
+      'the interrupted turn recovered',
+    );
     expect(await server.json('/api/profiles')).toEqual(profilesBefore);
     expect(await server.json('/api/profiles/crash')).toMatchObject({ api_key_set: true });
     const after = await server.json(`/api/conversations/${id}`);

@@ -5,7 +5,7 @@ import { ensureBuilt } from '../support/built-server';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { FakeLlmServer, fakeReply } from '../support/fake-llm-server';
 import { removeDir, ServerProcess, serverEnv, tempDir } from '../support/server-process';
-import { waitFor } from '../support/wait';
+import { sleep, waitFor } from '../support/wait';
 
 const HEADER = 'x-openhands-serverconversation-id';
 const MODEL = 'openhands_p';
@@ -179,8 +179,8 @@ onPostgres('several server processes on one PostgreSQL', () => {
     expect(kinds.filter((k) => k === 'turn_end')).toHaveLength(3);
   });
 
-  it('frees at once the lock of a process that died mid-turn, when another process is asked', async () => {
-    const victim = await replica('victim-1');
+  it('frees the lock of a process that died mid-turn once its lease lapsed, when another process is asked', async () => {
+    const victim = await replica('victim-1', { OH_LEASE_TTL_S: '3' });
     llm.setHandler(() => fakeReply.hang());
     const id = randomUUID();
     const dying = victim.request('/v1/chat/completions', {
@@ -193,6 +193,15 @@ onPostgres('several server processes on one PostgreSQL', () => {
     await victim.waitForExit();
     await dying.then((res) => res.body?.cancel()).catch(() => undefined);
     expect((await b.json(`/api/conversations/${id}`)).execution_status).toBe('running');
+
+    // Its lease still runs: the turn is not taken over (it could be a live process cut off).
+    const early = await b.request('/v1/chat/completions', {
+      method: 'POST',
+      headers: { [HEADER]: id },
+      json: { model: MODEL, messages: [{ role: 'user', content: 'too early' }] },
+    });
+    expect(early.status).toBe(409);
+    await sleep(3_000); // the lease lapses
 
     // No sweep runs for an hour; the request itself finds the lock stale.
     llm.setHandler(null);
@@ -215,7 +224,7 @@ onPostgres('several server processes on one PostgreSQL', () => {
   it('marks the turn of a process that died as interrupted while the others live (periodic sweep)', async () => {
     const [sweeper, victim] = await Promise.all([
       replica('sweeper', { OH_RECOVERY_INTERVAL_S: '1' }),
-      replica('victim-2'),
+      replica('victim-2', { OH_LEASE_TTL_S: '2' }),
     ]);
     llm.setHandler(() => fakeReply.hang());
     const dying = victim.request('/v1/chat/completions', {

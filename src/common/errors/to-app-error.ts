@@ -1,4 +1,5 @@
 import { HttpException } from '@nestjs/common';
+import { databaseUnavailable, isDatabaseUnavailable } from '../../database/database-errors';
 import { AppError, type ErrorKind } from './app-error';
 
 const KIND_OF_STATUS: Record<number, ErrorKind> = {
@@ -55,6 +56,8 @@ export function toAppError(exception: unknown): AppError {
       parser.message ?? 'Bad request.',
     );
   }
+  // a database restart or failover is a moment to retry, not a server bug
+  if (isDatabaseUnavailable(exception)) return databaseUnavailable(exception);
   return new AppError('internal', 'server.internal', 'Internal server error.', {
     cause: exception,
   });

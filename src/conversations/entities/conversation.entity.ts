@@ -43,6 +43,10 @@ export class Conversation {
   @Column({ type: 'varchar', length: 64, nullable: true })
   runOwner!: string | null;
 
+  /** Fencing token: grows with every turn lock; a turn writes only while it still holds this one. */
+  @Column({ type: 'int', default: 0 })
+  runEpoch!: number;
+
   @Column({ type: 'text' })
   workspaceDir!: string;
 

@@ -13,6 +13,12 @@ export class ReadinessDto {
   database!: boolean;
   /** Whether every migration has run. */
   migrations!: boolean;
+  /**
+   * Whether this process's long-lived database work is up: on PostgreSQL its lease is renewed and
+   * its cancel listener (LISTEN) is connected; both are re-made with backoff after a database
+   * restart. Always true on the embedded database.
+   */
+  connections!: boolean;
 }
 
 export class ServerInfoDto {
