@@ -484,6 +484,12 @@ export default async () => {
                 type: () => Boolean,
                 description: 'Whether every migration has run.',
               },
+              connections: {
+                required: true,
+                type: () => Boolean,
+                description:
+                  "Whether this process's long-lived database work is up: on PostgreSQL its lease is renewed and\nits cancel listener (LISTEN) is connected; both are re-made with backoff after a database\nrestart. Always true on the embedded database.",
+              },
             },
             ServerInfoDto: {
               name: { required: true, type: () => String, example: 'agent-gateway' },
