@@ -308,6 +308,7 @@ export class AgentRunner {
             finish_reason: result.finishReason,
             llm_call_id: llmCallId,
             model: result.responseModel,
+            ...(result.usage.promptTokens ? { prompt_tokens: result.usage.promptTokens } : {}),
           },
         },
         ...calls.map(({ call, prepared: p }): NewEvent => ({

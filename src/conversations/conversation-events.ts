@@ -31,6 +31,8 @@ export interface EventPayloads {
     finish_reason: string;
     llm_call_id: string;
     model: string;
+    /** The provider's count of this call's prompt tokens: where the next prompt's estimate starts. */
+    prompt_tokens?: number;
   };
   tool_call: {
     tool_call_id: string;
