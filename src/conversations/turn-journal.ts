@@ -32,6 +32,8 @@ export const lockLost = (conversationId: string) =>
 /** First wait before a write is retried while the database is away; doubles up to a second. */
 const FIRST_RETRY_MS = 100;
 const MAX_RETRY_MS = 1_000;
+/** Never longer than this, whatever the lease (the embedded database has none). */
+const MAX_RETRY_WINDOW_MS = 60_000;
 
 /**
  * A turn's write access to its conversation, held while the turn lock is. Every append is one
@@ -126,6 +128,7 @@ export class TurnJournal {
    */
   private async write(stored: StoredEvent[], attempt: () => Promise<boolean>): Promise<void> {
     let uncertain = false;
+    const giveUpAt = Date.now() + MAX_RETRY_WINDOW_MS;
     for (let delay = FIRST_RETRY_MS; ; delay = Math.min(delay * 2, MAX_RETRY_MS)) {
       try {
         if (await attempt()) return;
@@ -134,7 +137,8 @@ export class TurnJournal {
       } catch (err) {
         if (uncertain && isUniqueViolation(err) && (await this.written(stored).catch(() => false)))
           return;
-        if (!isDatabaseUnavailable(err) || !this.host.holdsLease()) throw err;
+        if (!isDatabaseUnavailable(err) || !this.host.holdsLease() || Date.now() > giveUpAt)
+          throw err;
         uncertain = true;
         await new Promise((resolve) => setTimeout(resolve, delay));
       }
