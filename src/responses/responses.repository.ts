@@ -99,6 +99,27 @@ export class ResponsesRepository {
     );
   }
 
+  /**
+   * Records as failed a response that is not finished yet, with its last event (`event` gets the
+   * next sequence number): one statement, so a response that finished meanwhile stays as it is.
+   */
+  async markFailed(id: string, body: ResponseDto, event: ResponseStreamEvent): Promise<boolean> {
+    const rows = await this.db.query<{ last_seq: number }[]>(
+      `WITH failed AS (
+         UPDATE responses SET status = 'failed', body = $2::jsonb, last_seq = last_seq + 1, updated_at = now()
+         WHERE id = $1 AND status IN ('queued', 'in_progress')
+         RETURNING last_seq),
+       inserted AS (
+         INSERT INTO response_events (response_id, seq, event)
+         SELECT $1, failed.last_seq,
+           jsonb_set($3::jsonb, '{sequence_number}', to_jsonb(failed.last_seq)) FROM failed
+         ON CONFLICT DO NOTHING)
+       SELECT last_seq FROM failed`,
+      [id, JSON.stringify(body), JSON.stringify(event)],
+    );
+    return rows.length > 0;
+  }
+
   async events(id: string, afterSeq: number, limit = 500): Promise<ResponseStreamEvent[]> {
     const rows = await this.db.query<{ event: ResponseStreamEvent }[]>(
       `SELECT event FROM response_events WHERE response_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`,

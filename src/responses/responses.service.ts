@@ -346,14 +346,10 @@ export class ResponsesService {
         message: 'The server running this response stopped before it finished.',
       },
     };
-    const event = {
-      type: 'response.failed',
-      sequence_number: row.lastSeq + 1,
-      response: body,
-    } as ResponseStreamEvent;
-    await this.repo.append(row.id, [event], body);
+    const event = { type: 'response.failed', sequence_number: 0, response: body };
+    await this.repo.markFailed(row.id, body, event);
     this.wake(row.id);
-    return { ...row, status: 'failed', body, lastSeq: row.lastSeq + 1 };
+    return (await this.repo.find(row.id)) ?? row;
   }
 
   private wake(id: string): void {
