@@ -1,11 +1,14 @@
 import type { INestApplication } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import { BEARER_SCHEME, SESSION_KEY_SCHEME } from './common/auth/api-key-auth.decorator';
 import { expressErrorHandler, HttpErrorFilter } from './common/errors/http-error.filter';
+import { polishDocument } from './common/http/openapi-document';
 import { applyPluginResponses } from './common/http/openapi-responses';
 import { requestId } from './common/http/request-id.middleware';
 import { validationPipe } from './common/http/validation';
@@ -23,6 +26,11 @@ export const EXPOSED_HEADERS = [
   'X-RateLimit-Remaining',
   'X-RateLimit-Reset',
 ];
+
+/** The version of package.json (the same file from src/ and from dist/). */
+const PACKAGE_VERSION = (
+  JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }
+).version;
 
 /** Everything between `NestFactory.create` and `listen`, shared by main.ts and the tests. */
 export async function configureApp(app: INestApplication): Promise<INestApplication> {
@@ -60,7 +68,8 @@ export async function configureApp(app: INestApplication): Promise<INestApplicat
     jsonDocumentUrl: 'openapi.json',
     yamlDocumentUrl: 'openapi.yaml',
     customSiteTitle: 'agent-gateway API',
-    swaggerOptions: { persistAuthorization: true },
+    // The session key stays in the page's memory, never in the browser's localStorage.
+    swaggerOptions: { persistAuthorization: false, displayRequestDuration: true },
   });
   return app;
 }
@@ -73,7 +82,7 @@ export function openApiDocument(app: INestApplication): OpenAPIObject {
         'as `openhands_<profile>`, and every `POST /v1/chat/completions` runs a real agent turn in a ' +
         'per-conversation workspace. Authorize with a session key, as `X-Session-API-Key` or as a Bearer token.',
     )
-    .setVersion('1')
+    .setVersion(PACKAGE_VERSION)
     .addApiKey({ type: 'apiKey', in: 'header', name: 'X-Session-API-Key' }, SESSION_KEY_SCHEME)
     .addBearerAuth(
       {
@@ -85,7 +94,7 @@ export function openApiDocument(app: INestApplication): OpenAPIObject {
       BEARER_SCHEME,
     )
     .build();
-  return SwaggerModule.createDocument(app, config);
+  return polishDocument(SwaggerModule.createDocument(app, config));
 }
 
 /** With an allow-list the answer depends on the Origin header: shared caches must key on it. */

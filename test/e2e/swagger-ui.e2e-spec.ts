@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
@@ -6,6 +6,10 @@ import { createTestApp, TEST_KEY, type TestApp } from '../support/create-test-ap
 import { CHROMIUM, CHROMIUM_FLAGS } from '../support/browser';
 
 const ARTIFACTS = join(__dirname, '..', 'artifacts');
+const CORE_TAGS = ['chat', 'models', 'profiles', 'conversations', 'health'];
+const pkg = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as {
+  version: string;
+};
 
 describe('Swagger UI in a real browser', () => {
   let t: TestApp;
@@ -90,6 +94,82 @@ describe('Swagger UI in a real browser', () => {
     await page.screenshot({ path: join(ARTIFACTS, 'swagger-ui-models.png'), fullPage: true });
 
     // Under helmet's Content-Security-Policy the UI ran without a single refused resource.
+    expect(problems.filter((p) => !/401 \(Unauthorized\)/.test(p))).toEqual([]);
+
+    // The key lived in the page only: nothing in localStorage, and a reload forgets it.
+    expect(await page.evaluate(() => JSON.stringify(window.localStorage))).not.toContain(TEST_KEY);
+    await page.reload();
+    await page.locator('.swagger-ui .info .title').waitFor();
+    await expect(
+      page.locator('.swagger-ui .auth-wrapper button.authorize').getAttribute('class'),
+    ).resolves.toContain('unlocked');
+  });
+
+  it('reads well: version, tag order, plain summaries, <think> visible, realistic examples, names without Dto', async () => {
+    await page.goto(`${t.url}/docs`);
+    await page.locator('.swagger-ui .info .title').waitFor();
+    await expect(
+      page.locator('.swagger-ui .info .title .version').first().innerText(),
+    ).resolves.toContain(pkg.version);
+
+    const tags = await page
+      .locator('.swagger-ui h3.opblock-tag')
+      .evaluateAll((els) => els.map((el) => el.getAttribute('data-tag')));
+    expect(tags.filter((tag) => CORE_TAGS.includes(tag ?? ''))).toEqual(CORE_TAGS);
+    expect(tags[0]).toBe('chat');
+
+    const summaries = await page
+      .locator('.swagger-ui .opblock-summary-description')
+      .allInnerTexts();
+    expect(summaries.length).toBeGreaterThan(10);
+    expect(summaries.filter((text) => /[`*]/.test(text))).toEqual([]);
+
+    // The chat route: the progress header's description shows <think> (not swallowed as HTML),
+    // and the example body is a two-message chat with a gateway model.
+    const chat = page.locator('#operations-chat-ChatCompletionsController_create');
+    await chat.locator('.opblock-summary').click();
+    await expect(chat.locator('.parameters').innerText()).resolves.toContain('<think> in content');
+    const chatBody = JSON.parse(
+      await chat.locator('.opblock-section-request-body .highlight-code').first().innerText(),
+    ) as { model: string; messages: { role: string }[] };
+    expect(chatBody.model).toBe('openhands_default');
+    expect(chatBody.messages.map((m) => m.role)).toEqual(['system', 'user']);
+    await expect(
+      chat
+        .locator('.responses-table .response[data-code="200"] .highlight-code')
+        .first()
+        .innerText(),
+    ).resolves.toContain('"object": "chat.completion"');
+
+    // The profile route: a gpt-4o-mini profile to send, "created" in the answer.
+    const save = page.locator('#operations-profiles-ProfilesController_save');
+    await save.locator('.opblock-summary').click();
+    const profileBody = JSON.parse(
+      await save.locator('.opblock-section-request-body .highlight-code').first().innerText(),
+    ) as { llm: Record<string, unknown> };
+    expect(profileBody.llm).toEqual({
+      model: 'openai/gpt-4o-mini',
+      api_key: 'sk-your-provider-key',
+    });
+    const answer = await save
+      .locator('.responses-table .response[data-code="201"] .highlight-code')
+      .first()
+      .innerText();
+    expect(answer).toContain("Profile 'default' created.");
+    expect(answer).not.toContain('saved');
+    // The description renders its markdown: code spans are <code>, no raw backticks.
+    await expect(
+      save.locator('.opblock-description-wrapper code').first().innerText(),
+    ).resolves.toBe('GET /v1/models');
+
+    const schemas = await page
+      .locator('.swagger-ui .models .model-container')
+      .evaluateAll((els) => els.map((el) => el.getAttribute('data-name')));
+    expect(schemas).toEqual(expect.arrayContaining(['SaveProfile', 'ChatCompletion', 'Model']));
+    expect(schemas.filter((name) => name?.endsWith('Dto'))).toEqual([]);
+
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'swagger-ui.png'), fullPage: true });
     expect(problems.filter((p) => !/401 \(Unauthorized\)/.test(p))).toEqual([]);
   });
 });

@@ -1,14 +1,33 @@
 import { ApiProperty } from '@nestjs/swagger';
+import { ApiExample } from '../../common/http/openapi-document';
 
+const USAGE = {
+  prompt_tokens: 9120,
+  completion_tokens: 456,
+  total_tokens: 9576,
+  prompt_tokens_details: { cached_tokens: 6144 },
+  completion_tokens_details: { reasoning_tokens: 0 },
+  cost_usd: 0.00073,
+};
+const MESSAGE = {
+  role: 'assistant',
+  content: 'I wrote primes.py and ran it: 2, 3, 5, 7, 11, 13, 17, 19, 23, 29.',
+  refusal: null,
+};
+const CHOICE = { index: 0, message: MESSAGE, finish_reason: 'stop', logprobs: null };
+
+@ApiExample(USAGE.prompt_tokens_details)
 export class PromptTokensDetailsDto {
   @ApiProperty({ type: 'integer' }) cached_tokens!: number;
 }
 
+@ApiExample(USAGE.completion_tokens_details)
 export class CompletionTokensDetailsDto {
   @ApiProperty({ type: 'integer' }) reasoning_tokens!: number;
 }
 
 /** This turn's LLM calls (the condenser's included). */
+@ApiExample(USAGE)
 export class CompletionUsageDto {
   @ApiProperty({ type: 'integer' }) prompt_tokens!: number;
   @ApiProperty({ type: 'integer' }) completion_tokens!: number;
@@ -19,6 +38,7 @@ export class CompletionUsageDto {
   cost_usd!: number;
 }
 
+@ApiExample(MESSAGE)
 export class AssistantMessageDto {
   @ApiProperty({ enum: ['assistant'] })
   role!: 'assistant';
@@ -29,6 +49,7 @@ export class AssistantMessageDto {
   refusal!: null;
 }
 
+@ApiExample(CHOICE)
 export class ChoiceDto {
   @ApiProperty({ type: 'integer' }) index!: number;
   message!: AssistantMessageDto;
@@ -40,6 +61,15 @@ export class ChoiceDto {
   logprobs!: null;
 }
 
+@ApiExample({
+  id: 'chatcmpl-3f0c5b4e8a0d4d639a554b7c',
+  object: 'chat.completion',
+  created: 1767607242,
+  model: 'openhands_default',
+  choices: [CHOICE],
+  usage: USAGE,
+  system_fingerprint: null,
+})
 export class ChatCompletionDto {
   /** @example "chatcmpl-5f0c…" */
   id!: string;

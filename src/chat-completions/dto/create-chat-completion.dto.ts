@@ -19,6 +19,7 @@ import {
   type ValidationOptions,
 } from 'class-validator';
 import { MaxItemsFrom } from '../../common/http/validation';
+import { ApiExample } from '../../common/http/openapi-document';
 
 export const MESSAGE_ROLES = ['system', 'developer', 'user', 'assistant', 'tool'] as const;
 export type MessageRole = (typeof MESSAGE_ROLES)[number];
@@ -75,6 +76,15 @@ const IsStop = (options?: ValidationOptions) =>
     options,
   );
 
+const MESSAGES = [
+  { role: 'system', content: 'You are a careful coding assistant. Run what you write.' },
+  {
+    role: 'user',
+    content: 'Write primes.py that prints the first 10 prime numbers, run it, and show the output.',
+  },
+];
+
+@ApiExample(MESSAGES[1])
 export class ChatMessageDto {
   @ApiProperty({ enum: MESSAGE_ROLES })
   @IsIn(MESSAGE_ROLES)
@@ -113,6 +123,7 @@ export class ChatMessageDto {
   tool_call_id?: string;
 }
 
+@ApiExample({ include_usage: true })
 export class StreamOptionsDto {
   /** Send one more chunk with this turn's `usage` before `[DONE]`. */
   @IsOptional()
@@ -123,6 +134,7 @@ export class StreamOptionsDto {
 /**
  * The OpenAI Chat Completions request. Fields not listed are accepted and ignored (clients send many).
  */
+@ApiExample({ model: 'openhands_default', messages: MESSAGES })
 export class CreateChatCompletionDto {
   /** `openhands_<profile>`, as listed by `GET /v1/models`. @example "openhands_default" */
   @IsString()

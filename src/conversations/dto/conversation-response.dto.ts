@@ -5,7 +5,34 @@ import {
   type Conversation,
   type ExecutionStatus,
 } from '../entities/conversation.entity';
+import { ApiExample } from '../../common/http/openapi-document';
 
+const ID = '3f0c5b4e-8a0d-4d63-9a55-4b7c3c1f2a10';
+const TOKENS = {
+  prompt_tokens: 18240,
+  completion_tokens: 912,
+  cache_read_tokens: 12288,
+  cache_write_tokens: 0,
+  reasoning_tokens: 0,
+};
+const METRICS = {
+  model_name: 'openai/gpt-4o-mini',
+  accumulated_cost: 0.00146,
+  accumulated_token_usage: TOKENS,
+};
+const CONVERSATION = {
+  id: ID,
+  title: 'Write a Python script that prints the first 10 primes',
+  execution_status: 'finished',
+  profile: 'default',
+  model: 'openai/gpt-4o-mini',
+  workspace: { working_dir: `/srv/agent-gateway/workspace/${ID}` },
+  created_at: '2026-01-05T10:00:00.000Z',
+  updated_at: '2026-01-05T10:00:42.000Z',
+  stats: { usage_to_metrics: { agent: METRICS } },
+};
+
+@ApiExample(TOKENS)
 export class TokenUsageDto {
   @ApiProperty({ type: 'integer' }) prompt_tokens!: number;
   @ApiProperty({ type: 'integer' }) completion_tokens!: number;
@@ -14,6 +41,7 @@ export class TokenUsageDto {
   @ApiProperty({ type: 'integer' }) reasoning_tokens!: number;
 }
 
+@ApiExample(METRICS)
 export class UsageMetricsDto {
   /** The LiteLLM model name of the calls. */
   model_name!: string;
@@ -22,6 +50,7 @@ export class UsageMetricsDto {
   accumulated_token_usage!: TokenUsageDto;
 }
 
+@ApiExample(CONVERSATION.stats)
 export class ConversationStatsDto {
   /** Per usage id (`agent`, `condenser`, …). */
   @ApiProperty({
@@ -31,11 +60,13 @@ export class ConversationStatsDto {
   usage_to_metrics!: Record<string, UsageMetricsDto>;
 }
 
+@ApiExample(CONVERSATION.workspace)
 export class WorkspaceDto {
   /** Absolute path of the conversation's workspace on the server. */
   working_dir!: string;
 }
 
+@ApiExample(CONVERSATION)
 export class ConversationResponseDto {
   @ApiProperty({ format: 'uuid' })
   id!: string;
@@ -80,16 +111,19 @@ export class ConversationResponseDto {
   }
 }
 
+@ApiExample({ items: [CONVERSATION], next_page_id: null })
 export class ConversationPageDto {
   items!: ConversationResponseDto[];
   /** Pass as `page_id` for the next page; `null` on the last one. */
   next_page_id!: string | null;
 }
 
+@ApiExample({ success: true })
 export class SuccessDto {
   success!: boolean;
 }
 
+@ApiExample({ success: true, cancelled: true, execution_status: 'cancelled' })
 export class CancelResultDto {
   success!: boolean;
   /** Whether a running turn was stopped. */
@@ -98,6 +132,7 @@ export class CancelResultDto {
   execution_status!: ExecutionStatus;
 }
 
+@ApiExample({ response: 'The script prints 2, 3, 5, 7, 11, 13, 17, 19, 23, 29.' })
 export class AgentFinalResponseDto {
   /**
    * The answer of the latest finished turn (the `finish` tool's message or the last assistant

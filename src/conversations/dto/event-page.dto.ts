@@ -2,6 +2,7 @@ import { ApiProperty } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
 import { EVENT_KINDS, type StoredEvent } from '../conversation-events';
+import { ApiExample } from '../../common/http/openapi-document';
 
 export class SearchEventsQueryDto {
   /** Page size, 1–100. @default 100 */
@@ -28,6 +29,21 @@ export class SearchEventsQueryDto {
   kind?: string;
 }
 
+const EVENT = {
+  id: '0b6f2c1e-5d4a-4c3b-9e8f-7a6b5c4d3e2f',
+  seq: 3,
+  kind: 'tool_call',
+  source: 'agent',
+  timestamp: '2026-01-05T10:00:07.000Z',
+  payload: {
+    tool_call_id: 'call_8Yk2',
+    tool: 'terminal',
+    arguments: { command: 'python3 primes.py' },
+    summary: 'python3 primes.py',
+  },
+};
+
+@ApiExample(EVENT)
 export class EventDto {
   @ApiProperty({ format: 'uuid' })
   id!: string;
@@ -55,6 +71,7 @@ export class EventDto {
   }
 }
 
+@ApiExample({ items: [EVENT], next_page_id: '3' })
 export class EventPageDto {
   /** Oldest first. */
   items!: EventDto[];

@@ -1,10 +1,13 @@
 import { ApiProperty } from '@nestjs/swagger';
+import { ApiExample } from '../../common/http/openapi-document';
 
+@ApiExample({ status: 'ok' })
 export class StatusDto {
   @ApiProperty({ enum: ['ok'] })
   status!: 'ok';
 }
 
+@ApiExample({ status: 'ready', database: true, migrations: true })
 export class ReadinessDto {
   /** `ready` (as the reference answers) once the database answers and migrations ran. */
   @ApiProperty({ enum: ['ready', 'unavailable'] })
@@ -21,6 +24,14 @@ export class ReadinessDto {
   connections!: boolean;
 }
 
+@ApiExample({
+  name: 'agent-gateway',
+  version: '0.1.0',
+  uptime_s: 3600,
+  database: 'embedded',
+  tools: ['terminal', 'file_editor', 'task_tracker', 'think', 'finish'],
+  usable_tools: ['terminal', 'file_editor', 'task_tracker', 'think', 'finish'],
+})
 export class ServerInfoDto {
   /** @example "agent-gateway" */
   name!: string;

@@ -1,5 +1,14 @@
 import { ApiProperty } from '@nestjs/swagger';
+import { ApiExample } from '../../common/http/openapi-document';
 
+const MODEL = {
+  id: 'openhands_default',
+  object: 'model',
+  created: 1767607200,
+  owned_by: 'openhands',
+};
+
+@ApiExample(MODEL)
 export class ModelDto {
   /** `openhands_<profile name>` @example "openhands_default" */
   id!: string;
@@ -12,6 +21,7 @@ export class ModelDto {
   owned_by!: 'openhands';
 }
 
+@ApiExample({ object: 'list', data: [MODEL] })
 export class ModelListDto {
   @ApiProperty({ enum: ['list'] })
   object!: 'list';

@@ -14,6 +14,7 @@ import {
   type ValidationOptions,
 } from 'class-validator';
 import { REASONING_EFFORTS, type ReasoningEffort } from '../llm-config';
+import { ApiExample } from '../../common/http/openapi-document';
 
 const IsStringRecord = (options?: ValidationOptions) =>
   ValidateBy(
@@ -38,6 +39,7 @@ const IsStringRecord = (options?: ValidationOptions) =>
  * An LLM as LiteLLM names it. Fields of the reference server's LLM config that are not listed here
  * are accepted and ignored, so its clients keep working.
  */
+@ApiExample({ model: 'openai/gpt-4o-mini', api_key: 'sk-your-provider-key' })
 export class LlmConfigDto {
   /**
    * LiteLLM model name `provider/model` (`openai/gpt-4o`, `anthropic/claude-sonnet-4-5-20250929`,
@@ -135,6 +137,7 @@ export class LlmConfigDto {
 }
 
 /** What a read returns: the settings, with the key always `null` and header values masked. */
+@ApiExample({ model: 'openai/gpt-4o-mini', api_key: null, temperature: 0.2 })
 export class LlmConfigViewDto extends LlmConfigDto {
   /** Always `null`: reads never return a secret. */
   declare api_key: null;

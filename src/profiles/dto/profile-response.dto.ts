@@ -1,6 +1,8 @@
 import type { LlmProfile } from '../llm-profile.entity';
 import { type LlmConfigViewDto } from './llm-config.dto';
+import { ApiExample } from '../../common/http/openapi-document';
 
+@ApiExample({ name: 'default', message: "Profile 'default' deleted." })
 export class ProfileMessageDto {
   /** @example "default" */
   name!: string;
@@ -8,6 +10,7 @@ export class ProfileMessageDto {
   message!: string;
 }
 
+@ApiExample({ name: 'default', message: "Profile 'default' created.", warnings: [] })
 export class ProfileSavedDto {
   /** @example "default" */
   name!: string;
@@ -21,6 +24,16 @@ export class ProfileSavedDto {
   warnings!: string[];
 }
 
+const SUMMARY = {
+  name: 'default',
+  model: 'openai/gpt-4o-mini',
+  base_url: null,
+  api_key_set: true,
+  created_at: '2026-01-05T10:00:00.000Z',
+  updated_at: '2026-01-05T10:00:00.000Z',
+};
+
+@ApiExample(SUMMARY)
 export class ProfileSummaryDto {
   name!: string;
   /** @example "openai/gpt-4o-mini" */
@@ -43,11 +56,17 @@ export class ProfileSummaryDto {
   }
 }
 
+@ApiExample({ profiles: [SUMMARY] })
 export class ProfileListDto {
   /** Sorted by name. */
   profiles!: ProfileSummaryDto[];
 }
 
+@ApiExample({
+  name: 'default',
+  config: { model: 'openai/gpt-4o-mini', api_key: null, temperature: 0.2 },
+  api_key_set: true,
+})
 export class ProfileDetailDto {
   name!: string;
   config!: LlmConfigViewDto;

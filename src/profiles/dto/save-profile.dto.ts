@@ -1,7 +1,12 @@
 import { Type } from 'class-transformer';
 import { IsBoolean, IsDefined, IsObject, IsOptional, ValidateNested } from 'class-validator';
 import { LlmConfigDto } from './llm-config.dto';
+import { ApiExample } from '../../common/http/openapi-document';
 
+@ApiExample({
+  llm: { model: 'openai/gpt-4o-mini', api_key: 'sk-your-provider-key' },
+  include_secrets: true,
+})
 export class SaveProfileDto {
   /** The LLM this profile calls. */
   @IsDefined()
