@@ -14,6 +14,7 @@ import {
   ValidateBy,
   type ValidationOptions,
 } from 'class-validator';
+import { ApiExample } from '../../common/http/openapi-document';
 
 const IsStringOrObjectArray = (options?: ValidationOptions) =>
   ValidateBy(
@@ -63,6 +64,7 @@ const IsMetadata = (options?: ValidationOptions) =>
   );
 
 /** `text`: the format of the final answer. */
+@ApiExample({ format: { type: 'text' } })
 export class ResponseTextConfigDto {
   /**
    * `{"type": "text"}` (default), `{"type": "json_object"}`, or
@@ -79,6 +81,11 @@ export class ResponseTextConfigDto {
  * listed (`include`, `reasoning`, `truncation`, `user`, `prompt_cache_key`, `service_tier`, …) are
  * accepted and ignored.
  */
+@ApiExample({
+  model: 'openhands_default',
+  instructions: 'You are a careful coding assistant. Run what you write.',
+  input: 'Write primes.py that prints the first 10 prime numbers, run it, and show the output.',
+})
 export class CreateResponseDto {
   /** `openhands_<profile>`, as listed by `GET /v1/models`. @example "openhands_default" */
   @IsString()
