@@ -80,6 +80,12 @@ export class ResponseRenderer {
     return structuredClone(this.response);
   }
 
+  /** The object with the output so far (the open item as it stands), while the turn runs. */
+  progress(): ResponseDto {
+    const output = structuredClone(this.output) as Record<string, unknown>[];
+    return { ...this.snapshot, output, output_text: outputTextOf(this.output) };
+  }
+
   /** `response.created`, then `response.in_progress`. */
   start(): void {
     this.send('response.created', { response: this.snapshot });

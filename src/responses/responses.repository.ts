@@ -79,22 +79,34 @@ export class ResponsesRepository {
     return rows.length > 0;
   }
 
-  /** Appends stream events; with `final`, records the response's end in the same statement. */
-  async append(id: string, events: ResponseStreamEvent[], final?: ResponseDto): Promise<void> {
+  /**
+   * Appends stream events. With `body`, also stores the object: the final one (`final`, its
+   * status too) in the same statement as the last events, or progress while it runs (never over a
+   * finished one).
+   */
+  async append(
+    id: string,
+    events: ResponseStreamEvent[],
+    body?: ResponseDto,
+    final = false,
+  ): Promise<void> {
     const last = events.at(-1)?.sequence_number ?? -1;
     await this.db.query(
       `WITH inserted AS (
          INSERT INTO response_events (response_id, seq, event)
          SELECT $1, e.seq, e.event FROM ${EVENTS_FROM_JSON.replace('$EVENTS', '$2')})
        UPDATE responses SET last_seq = GREATEST(last_seq, $3),
-         status = COALESCE($4, status), body = COALESCE($5::jsonb, body), updated_at = now()
+         status = CASE WHEN $6 THEN $4 ELSE status END,
+         body = CASE WHEN $6 OR status IN ('queued', 'in_progress') THEN COALESCE($5::jsonb, body) ELSE body END,
+         updated_at = now()
        WHERE id = $1`,
       [
         id,
         JSON.stringify(events.map((e) => ({ seq: e.sequence_number, event: e }))),
         last,
-        final?.status ?? null,
-        final ? JSON.stringify(final) : null,
+        body?.status ?? null,
+        body ? JSON.stringify(body) : null,
+        final,
       ],
     );
   }

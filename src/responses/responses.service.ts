@@ -30,6 +30,8 @@ const POLL_MS = 200;
 /** A response whose conversation has not been running for this long lost the process running it. */
 const ORPHAN_AFTER_MS = 3_000;
 const CANCEL_WAIT_MS = 5_000;
+/** How often a running response's stored object is brought up to date (what a poll shows). */
+const PROGRESS_MS = 1_000;
 
 /** A response whose turn runs in this process. */
 export interface StartedResponse {
@@ -152,10 +154,13 @@ export class ResponsesService {
           throw err;
         }
       }
-      const recorder = store ? new Recorder(this.repo, id, () => this.wake(id), this.logger) : null;
       const emitted: ResponseStreamEvent[] = [];
       const listeners = new Set<(event: ResponseStreamEvent) => void>();
-      const renderer = new ResponseRenderer(response, (event) => {
+      const progress = () => renderer.progress();
+      const recorder = store
+        ? new Recorder(this.repo, id, progress, () => this.wake(id), this.logger)
+        : null;
+      const renderer: ResponseRenderer = new ResponseRenderer(response, (event) => {
         emitted.push(event);
         recorder?.push(event);
         for (const listener of listeners) listener(event);
@@ -378,10 +383,16 @@ export class ResponsesService {
 class Recorder {
   private pending: ResponseStreamEvent[] = [];
   private flushing: Promise<void> | null = null;
+  private bodyWritten = Date.now();
+  private progressDue = false;
+  private progressTimer: NodeJS.Timeout | undefined;
+  private done = false;
 
   constructor(
     private readonly repo: ResponsesRepository,
     private readonly id: string,
+    /** The object as it stands: stored with the events at most every PROGRESS_MS, for polls. */
+    private readonly progress: () => ResponseDto,
     private readonly flushed: () => void,
     private readonly logger: Logger,
   ) {}
@@ -392,11 +403,29 @@ class Recorder {
   }
 
   private async flush(): Promise<void> {
-    while (this.pending.length > 0) {
+    while (this.pending.length > 0 || this.progressDue) {
       await new Promise((resolve) => setTimeout(resolve, 20)); // gather a batch of deltas
+      if (this.done) break;
       const batch = this.pending.splice(0);
+      const due = this.progressDue || Date.now() - this.bodyWritten >= PROGRESS_MS;
+      this.progressDue = false;
+      if (due) {
+        this.bodyWritten = Date.now();
+        clearTimeout(this.progressTimer);
+        this.progressTimer = undefined;
+      } else {
+        // what a poll sees catches up soon, even if no event comes for a while
+        this.progressTimer ??= setTimeout(
+          () => {
+            this.progressTimer = undefined;
+            this.progressDue = true;
+            this.flushing ??= this.flush();
+          },
+          PROGRESS_MS - (Date.now() - this.bodyWritten),
+        );
+      }
       try {
-        await this.repo.append(this.id, batch);
+        await this.repo.append(this.id, batch, due ? this.progress() : undefined);
       } catch (err) {
         this.logger.error({ err, response_id: this.id }, 'Could not store response events');
       }
@@ -407,8 +436,10 @@ class Recorder {
 
   /** Waits for writes in flight, then stores the last events with the final object, together. */
   async finish(final: ResponseDto): Promise<void> {
+    clearTimeout(this.progressTimer);
+    this.done = true;
     while (this.flushing) await this.flushing;
-    await this.repo.append(this.id, this.pending.splice(0), final);
+    await this.repo.append(this.id, this.pending.splice(0), final, true);
     this.flushed();
   }
 }

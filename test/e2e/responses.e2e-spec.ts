@@ -235,6 +235,36 @@ describe('Responses API (/v1/responses) through the official client', () => {
     ]);
   });
 
+  it("shows a running background response's output so far to a poll", async () => {
+    llm.enqueue(
+      fakeReply.text('First half, second half.', {
+        chunks: 4,
+        pauseAfterChunks: 2,
+        pauseMs: 2_500,
+      }),
+    );
+    const started = await client.responses.create({
+      model: MODEL,
+      input: 'Write slowly.',
+      background: true,
+    });
+    let partial: OpenAI.Responses.Response | undefined;
+    await waitFor(async () => {
+      partial = await client.responses.retrieve(started.id);
+      return partial.output_text.length > 0;
+    }, 2_400);
+    expect(partial!.status).toBe('in_progress');
+    expect('First half, second half.'.startsWith(partial!.output_text)).toBe(true);
+    expect(partial!.output_text.length).toBeLessThan('First half, second half.'.length);
+    await waitFor(
+      async () => (await client.responses.retrieve(started.id)).status === 'completed',
+      10_000,
+    );
+    expect((await client.responses.retrieve(started.id)).output_text).toBe(
+      'First half, second half.',
+    );
+  });
+
   it('pages input items', async () => {
     llm.enqueue(fakeReply.text('ok'));
     const r = await client.responses.create({
