@@ -10,6 +10,7 @@ import {
 import type { ConfigType } from '@nestjs/config';
 import { agentConfig } from '../config/agent.config';
 import { databaseConfig } from '../config/database.config';
+import { databaseUnavailable } from '../database/database-errors';
 import { ActiveTurns } from './active-turns';
 import { CancelSignals } from './cancel-signals';
 import type { NewEvent, StoredEvent } from './conversation-events';
@@ -216,6 +217,8 @@ export class ConversationsService implements OnApplicationBootstrap, OnModuleDes
    */
   async beginTurn(turn: BeginTurn): Promise<TurnJournal> {
     if (this.active.closing) throw shuttingDown();
+    // Until our lease is renewed, another process could take a new turn of ours over at once.
+    if (!this.leases.holds) throw databaseUnavailable();
     const owner = this.leases.owner;
     if (turn.create && !turn.create.ifMissing) {
       const created = await this.create(turn, owner);
