@@ -112,7 +112,7 @@ onPostgres('Responses API across server processes on one PostgreSQL', () => {
   });
 
   it('ends as failed a background response whose process died', async () => {
-    const victim = await replica('victim');
+    const victim = await replica('victim', { OH_LEASE_TTL_S: '2' }); // its turn lapses in 2 s
     llm.setHandler(() => fakeReply.hang());
     const started = await victim.openai.responses.create({
       model: MODEL,
