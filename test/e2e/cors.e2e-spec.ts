@@ -8,6 +8,8 @@ import { chromium, type BrowserContext } from 'playwright-core';
 import { createTestApp, TEST_KEY, type TestApp } from '../support/create-test-app';
 import { FakeLlmServer, fakeReply } from '../support/fake-llm-server';
 import { CHROMIUM, CHROMIUM_FLAGS } from '../support/browser';
+import { cleanUp } from '../support/clean-up';
+import { needs } from '../support/system-tools';
 
 const CHAT_UI = 'https://chat.example.com';
 const LOCAL_UI = 'http://localhost:3000';
@@ -330,7 +332,7 @@ interface BrowserCall {
   error?: string;
 }
 
-describe('CORS in a real browser, with the official OpenAI SDK', () => {
+needs.chromium()('CORS in a real browser, with the official OpenAI SDK', () => {
   let t: TestApp;
   let llm: FakeLlmServer;
   let pages: Server;
@@ -340,9 +342,6 @@ describe('CORS in a real browser, with the official OpenAI SDK', () => {
   let browser: BrowserContext;
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(`${CHROMIUM} is missing: apt-get install chromium (.ci/run does it for you)`);
-    }
     pages = await pageServer();
     const { port } = pages.address() as AddressInfo;
     allowedOrigin = `http://127.0.0.1:${port}`;
@@ -362,11 +361,14 @@ describe('CORS in a real browser, with the official OpenAI SDK', () => {
   });
 
   afterAll(async () => {
-    await browser?.close();
-    if (profileDir) rmSync(profileDir, { recursive: true, force: true });
-    await t?.close();
-    await llm?.close();
-    await new Promise((resolve) => pages?.close(resolve));
+    // Each step runs even when setup stopped half-way (or an earlier step failed).
+    await cleanUp(
+      () => browser?.close(),
+      () => profileDir && rmSync(profileDir, { recursive: true, force: true }),
+      () => t?.close(),
+      () => llm?.close(),
+      () => pages && new Promise<void>((resolve) => pages.close(() => resolve())),
+    );
   });
 
   async function callFrom(origin: string, auth: 'bearer' | 'header'): Promise<BrowserCall> {

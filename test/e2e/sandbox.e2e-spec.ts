@@ -5,11 +5,12 @@ import { join } from 'node:path';
 import { MAIN_JS, ensureBuilt } from '../support/built-server';
 import { createTestApp, type TestApp } from '../support/create-test-app';
 import { FakeLlmServer, fakeReply } from '../support/fake-llm-server';
+import { needs } from '../support/system-tools';
 
 const HEADER = 'X-OpenHands-ServerConversation-ID';
 
-// Real bubblewrap: without it these tests fail (CI installs it), they never skip.
-describe('sandboxed agent shells (OH_SANDBOX=bwrap) through the HTTP API', () => {
+// Real bubblewrap: mandatory under CI (.ci/run installs it), skipped with one line elsewhere.
+needs.bwrap()('sandboxed agent shells (OH_SANDBOX=bwrap) through the HTTP API', () => {
   let t: TestApp;
   let llm: FakeLlmServer;
   let secretKey: string;

@@ -1,9 +1,11 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { createTestApp, TEST_KEY, type TestApp } from '../support/create-test-app';
 import { CHROMIUM, CHROMIUM_FLAGS } from '../support/browser';
+import { cleanUp } from '../support/clean-up';
+import { needs } from '../support/system-tools';
 
 const ARTIFACTS = join(__dirname, '..', 'artifacts');
 const CORE_TAGS = ['chat', 'models', 'profiles', 'conversations', 'health'];
@@ -11,7 +13,7 @@ const pkg = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'),
   version: string;
 };
 
-describe('Swagger UI in a real browser', () => {
+needs.chromium()('Swagger UI in a real browser', () => {
   let t: TestApp;
   let profileDir: string;
   let browser: BrowserContext;
@@ -19,9 +21,6 @@ describe('Swagger UI in a real browser', () => {
   const problems: string[] = [];
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(`${CHROMIUM} is missing: apt-get install chromium (.ci/run does it for you)`);
-    }
     t = await createTestApp();
     const saved = await t.request('/api/profiles/ui-demo', {
       method: 'POST',
@@ -47,9 +46,11 @@ describe('Swagger UI in a real browser', () => {
   });
 
   afterAll(async () => {
-    await browser?.close();
-    if (profileDir) rmSync(profileDir, { recursive: true, force: true });
-    await t?.close();
+    await cleanUp(
+      () => browser?.close(),
+      () => profileDir && rmSync(profileDir, { recursive: true, force: true }),
+      () => t?.close(),
+    );
   });
 
   it('authorizes with a session key and runs GET /v1/models with "Try it out"', async () => {

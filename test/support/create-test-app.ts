@@ -10,6 +10,7 @@ import { AppModule } from '../../src/app.module';
 import { configureApp } from '../../src/configure-app';
 import { reloadEnv } from '../../src/config/load-env';
 import { useEmbeddedTemplate } from '../../src/database/database-options';
+import { cleanUp } from './clean-up';
 import { createTestDatabase, type TestDatabase } from './database';
 import { TEMPLATE_ENV } from './global-setup';
 
@@ -60,20 +61,29 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
   reloadEnv();
   useEmbeddedTemplate(embeddedTemplate());
 
-  const app = await NestFactory.create<NestExpressApplication>(AppModule, {
-    bodyParser: false,
-    bufferLogs: true,
-    abortOnError: false,
-  });
+  let app: NestExpressApplication | undefined;
   try {
+    app = await NestFactory.create<NestExpressApplication>(AppModule, {
+      bodyParser: false,
+      bufferLogs: true,
+      abortOnError: false,
+    });
     await configureApp(app);
     await app.listen(0, '127.0.0.1');
   } catch (err) {
-    await app.close(); // a half-started app would keep jest from ever exiting
-    await database.drop();
+    // A half-started app (or a database left behind) would keep jest from ever exiting. When
+    // NestFactory.create itself failed there is no app to close: dropping the database WITH
+    // (FORCE) ends the connections its pool had opened.
+    await cleanUp(
+      () => app?.getHttpServer().closeAllConnections(),
+      () => app?.close(),
+      () => database.drop(),
+      () => rmSync(dir, { recursive: true, force: true }),
+    ).catch(() => undefined); // the start-up error is the one worth reporting
     throw err;
   }
-  const address = app.getHttpServer().address() as { port: number };
+  const started = app;
+  const address = started.getHttpServer().address() as { port: number };
   const url = `http://127.0.0.1:${address.port}`;
   // With no key configured (open access) any value will do; the OpenAI client insists on one.
   const key = merged.OH_SESSION_API_KEYS_0 || 'none';
@@ -92,7 +102,7 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
   };
 
   return {
-    app,
+    app: started,
     url,
     dir,
     env: merged,
@@ -106,11 +116,13 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
     close: async () => {
       // A response body a test did not read keeps its keep-alive socket busy, and the server
       // would wait for it (seconds) before closing; the test is over, so cut them all.
-      const server: Server = app.getHttpServer();
-      server.closeAllConnections();
-      await app.close();
-      await database.drop();
-      rmSync(dir, { recursive: true, force: true });
+      const server: Server = started.getHttpServer();
+      await cleanUp(
+        () => server.closeAllConnections(),
+        () => started.close(),
+        () => database.drop(),
+        () => rmSync(dir, { recursive: true, force: true }),
+      );
     },
   };
 }

@@ -15,8 +15,10 @@ import {
 } from './bwrap-launcher';
 import { LocalWorkspaceRuntime } from './local-runtime';
 import type { TerminalRequest, TerminalResult } from './workspace-runtime';
+import { needs } from '../../../test/support/system-tools';
 
-// Real bubblewrap, real bash. No skipping: without bwrap every test here fails (CI installs it).
+// Real bubblewrap, real bash: mandatory under CI (.ci/run installs it); elsewhere, without a
+// working bwrap, skipped with one line saying how to install it.
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -56,7 +58,7 @@ async function waitUntil(condition: () => boolean, ms: number): Promise<boolean>
   return condition();
 }
 
-describe('bubblewrap sandbox (OH_SANDBOX=bwrap)', () => {
+needs.bwrap()('bubblewrap sandbox (OH_SANDBOX=bwrap)', () => {
   // Outside /tmp (private in the sandbox) so that the paths look like a deployment's: the
   // service's data next to the workspace root, neither under a system directory.
   let root: string;
