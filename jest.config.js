@@ -24,5 +24,7 @@ module.exports = {
   moduleNameMapper: { '^@/(.*)$': '<rootDir>/src/$1', '^(\\.{1,2}/.*)\\.js$': '$1' },
   // Boots PGlite once and hands every test app a copy of it (test/support/global-setup.ts)
   globalSetup: '<rootDir>/test/support/global-setup.ts',
+  // After each file, kills server children a timed-out test left behind (they would hang jest)
+  setupFilesAfterEnv: ['<rootDir>/test/support/jest-setup.ts'],
   testTimeout: 60000,
 };

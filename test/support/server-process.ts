@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { MAIN_JS, ensureBuilt } from './built-server';
+import { trackChild } from './child-processes';
 import { createTestDatabase, type TestDatabase } from './database';
 import { TEMPLATE_ENV } from './global-setup';
 import { freePort, sleep } from './wait';
@@ -88,6 +89,7 @@ export class ServerProcess {
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       const server = new ServerProcess(child, `http://127.0.0.1:${port}`);
+      trackChild(child); // killed after the test file, even if a test times out mid-start
       try {
         await server.waitUntilReady(options.readyTimeoutMs ?? 45_000);
         return server;
