@@ -1,9 +1,18 @@
 import 'reflect-metadata';
+import { resolve } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { Logger } from '@nestjs/common';
+import type { ConfigType } from '@nestjs/config';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app.module';
 import { configureApp } from './configure-app';
 import { InvalidConfigError, loadEnv } from './config/load-env';
+import { ownerOnlyTree } from './common/owner-only';
+import { agentConfig } from './config/agent.config';
+import { formatStartupSummary, startupSummary } from './config/startup-summary';
+
+type AgentConfig = ConfigType<typeof agentConfig>;
 
 async function bootstrap(): Promise<void> {
   let env;
@@ -14,12 +23,21 @@ async function bootstrap(): Promise<void> {
     console.error(err.message);
     process.exit(1);
   }
+  // Host hygiene: everything the service creates (data directory, embedded database files, the
+  // generated key file, workspaces) is owner-only; files left looser by earlier runs are fixed.
+  process.umask(0o077);
+  ownerOnlyTree(resolve(env.OH_PERSISTENCE_DIR));
+  if (env.PGLITE_DATA_DIR && !env.PGLITE_DATA_DIR.startsWith('memory://'))
+    ownerOnlyTree(resolve(env.PGLITE_DATA_DIR));
   const app = await NestFactory.create<NestExpressApplication>(AppModule, {
     bodyParser: false,
     bufferLogs: true,
   });
   await configureApp(app);
   await app.listen(env.PORT, env.HOST);
+  const { port } = app.getHttpServer().address() as AddressInfo;
+  const summary = startupSummary(env, port, app.get<AgentConfig>(agentConfig.KEY).sandbox);
+  new Logger('Startup').log(summary, formatStartupSummary(summary));
 }
 
 void bootstrap();

@@ -1,6 +1,6 @@
-import { mkdirSync } from 'node:fs';
 import type { ConfigType } from '@nestjs/config';
 import type { DataSourceOptions } from 'typeorm';
+import { ownerOnlyDir } from '../common/owner-only';
 import type { databaseConfig } from '../config/database.config';
 import { embeddedPostgres } from './embedded-database';
 import { MIGRATIONS } from './migration-list';
@@ -45,7 +45,7 @@ export function databaseOptions(config: DatabaseConfig): DataSourceOptions {
     };
   }
   const dataDir = config.pgliteDataDir;
-  if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true });
+  if (!dataDir.startsWith('memory://')) ownerOnlyDir(dataDir);
   const loadDataDir = dataDir.startsWith('memory://') ? memoryTemplate : undefined;
   return { ...common, driver: embeddedPostgres({ dataDir, ...(loadDataDir && { loadDataDir }) }) };
 }

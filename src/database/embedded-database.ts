@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { PGlite, types, type PGliteOptions, type Results } from '@electric-sql/pglite';
+import { ownerOnlyTree } from '../common/owner-only';
 
 type Callback<T> = (err: Error | null, value?: T) => void;
 type Done = (err?: unknown) => void;
@@ -38,6 +39,11 @@ export function embeddedPostgres(options: PGliteOptions): { Pool: new () => Even
       ...options,
       parsers: { ...PG_COMPATIBLE_PARSERS, ...options.parsers },
       serializers: { [types.BOOL]: serializeBool, ...options.serializers },
+    }).then((db) => {
+      // PGlite creates its files 0666: owner-only, whatever the process umask.
+      const dir = options.dataDir;
+      if (dir && !dir.includes('://')) ownerOnlyTree(dir);
+      return db;
     }));
 
   /** Resolves when the single connection is ours, with the function that gives it back. */

@@ -1,10 +1,11 @@
 import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Inject, Injectable } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { authConfig } from '../config/auth.config';
 import { AppError } from '../common/errors/app-error';
+import { ownerOnlyDir, ownerOnlyTree } from '../common/owner-only';
 
 const VERSION = 'v1';
 const b64 = (buf: Buffer) => buf.toString('base64url');
@@ -69,11 +70,12 @@ const tampered = (name: string) =>
   );
 
 function readOrCreateKeyFile(path: string): string {
-  mkdirSync(dirname(path), { recursive: true });
+  ownerOnlyDir(dirname(path));
   try {
     writeFileSync(path, randomBytes(32).toString('base64url'), { mode: 0o600, flag: 'wx' });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    ownerOnlyTree(path); // a key file copied in with looser permissions
   }
   const key = readFileSync(path, 'utf8').trim();
   if (key.length < 32)
