@@ -10,9 +10,12 @@ import { BEARER_SCHEME, SESSION_KEY_SCHEME } from './common/auth/api-key-auth.de
 import { expressErrorHandler, HttpErrorFilter } from './common/errors/http-error.filter';
 import { polishDocument } from './common/http/openapi-document';
 import { applyPluginResponses } from './common/http/openapi-responses';
+import { jsonBudgetVerifier } from './common/http/json-budget';
+import { loopbackHostOnly } from './common/http/loopback-host';
 import { requestId } from './common/http/request-id.middleware';
 import { validationPipe } from './common/http/validation';
 import { appConfig } from './config/app.config';
+import { authConfig } from './config/auth.config';
 import { limitsConfig } from './config/limits.config';
 import metadata from './metadata';
 
@@ -40,6 +43,9 @@ export async function configureApp(app: INestApplication): Promise<INestApplicat
   app.flushLogs();
 
   app.use(requestId);
+  if (app.get<ConfigType<typeof authConfig>>(authConfig.KEY).sessionKeys.length === 0) {
+    app.use(loopbackHostOnly); // open access: DNS rebinding must not reach the agent
+  }
   app.use(helmet({ contentSecurityPolicy: { directives: { 'upgrade-insecure-requests': null } } }));
   if (config.corsOrigins.length > 0) {
     const allowed = new Set(config.corsOrigins);
@@ -54,7 +60,9 @@ export async function configureApp(app: INestApplication): Promise<INestApplicat
       maxAge: 600,
     });
   }
-  app.use(express.json({ limit: limits.maxBodyBytes }));
+  app.use(
+    express.json({ limit: limits.maxBodyBytes, verify: jsonBudgetVerifier(limits.jsonBudget) }),
+  );
   app.use(expressErrorHandler);
 
   app.useGlobalFilters(new HttpErrorFilter());

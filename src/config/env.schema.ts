@@ -106,6 +106,16 @@ export class EnvSchema {
   @Max(1024 ** 3)
   OH_MAX_BODY_SIZE = 10 * 1024 ** 2;
 
+  /**
+   * Most object keys in one JSON body, at every depth, counted before the body is parsed; more
+   * get 413 in milliseconds. Validation cost grows faster than the key count, so this bounds it.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(10_000_000)
+  OH_MAX_JSON_KEYS = 20_000;
+
   /** Most messages in one chat completion request (Azure OpenAI's cap, too); more get 400. */
   @Transform(toInt)
   @IsInt()

@@ -103,9 +103,27 @@ describe('parseAppEnv', () => {
   });
 
   it('allows a non-loopback HOST once any session key is configured', () => {
-    expect(parseAppEnv({ HOST: '0.0.0.0', SESSION_API_KEY: 'k' }).HOST).toBe('0.0.0.0');
-    expect(parseAppEnv({ HOST: '0.0.0.0', OH_SESSION_API_KEYS_3: 'k' }).HOST).toBe('0.0.0.0');
-    expect(parseAppEnv({ HOST: '0.0.0.0', OH_SESSION_API_KEYS: '["k"]' }).HOST).toBe('0.0.0.0');
+    const k = 'k'.repeat(16);
+    expect(parseAppEnv({ HOST: '0.0.0.0', SESSION_API_KEY: k }).HOST).toBe('0.0.0.0');
+    expect(parseAppEnv({ HOST: '0.0.0.0', OH_SESSION_API_KEYS_3: k }).HOST).toBe('0.0.0.0');
+    expect(parseAppEnv({ HOST: '0.0.0.0', OH_SESSION_API_KEYS: `["${k}"]` }).HOST).toBe('0.0.0.0');
+  });
+
+  it('refuses a session key shorter than 16 characters beyond loopback, without quoting it', () => {
+    const error = configError({
+      HOST: '0.0.0.0',
+      OH_SESSION_API_KEYS_0: 'long-enough-key-0123',
+      OH_SESSION_API_KEYS_1: 'short-key-15chr',
+    });
+    expect(error.problems).toEqual([
+      'session keys: 1 of 2 is shorter than 16 characters, refused when listening beyond ' +
+        'loopback (HOST="0.0.0.0"); generate one with: openssl rand -hex 32',
+    ]);
+    expect(error.message).not.toContain('short-key-15chr');
+    // on loopback a short key is the developer's business
+    expect(parseAppEnv({ HOST: '127.0.0.1', SESSION_API_KEY: 'short' }).sessionKeys).toEqual([
+      'short',
+    ]);
   });
 
   it('accepts every loopback spelling without a key', () => {

@@ -15,6 +15,9 @@ export type AppEnv = EnvSchema & {
   readonly shellEnv: Readonly<Record<string, string>>;
 };
 
+/** Shortest session key accepted when the service listens beyond loopback. */
+export const MIN_REMOTE_KEY_LENGTH = 16;
+
 export class InvalidConfigError extends Error {
   constructor(readonly problems: readonly string[]) {
     super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
@@ -70,6 +73,14 @@ export function parseAppEnv(raw: Record<string, string | undefined>): AppEnv {
     problems.push(
       `HOST: refusing to listen on non-loopback address "${schema.HOST}" without a session key; ` +
         'set OH_SESSION_API_KEYS_0 (or SESSION_API_KEY), or bind to 127.0.0.1',
+    );
+  }
+  const short = sessionKeys.filter((key) => key.length < MIN_REMOTE_KEY_LENGTH).length;
+  if (problems.length === 0 && short > 0 && !isLoopback(schema.HOST)) {
+    problems.push(
+      `session keys: ${short} of ${sessionKeys.length} ${short === 1 ? 'is' : 'are'} shorter than ` +
+        `${MIN_REMOTE_KEY_LENGTH} characters, refused when listening beyond loopback ` +
+        `(HOST="${schema.HOST}"); generate one with: openssl rand -hex 32`,
     );
   }
   if (problems.length > 0) throw new InvalidConfigError(problems);

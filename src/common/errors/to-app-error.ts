@@ -1,6 +1,7 @@
 import { HttpException } from '@nestjs/common';
 import { databaseUnavailable, isDatabaseUnavailable } from '../../database/database-errors';
-import { AppError, type ErrorKind } from './app-error';
+import { JsonBudgetError } from '../http/json-budget';
+import { AppError, type ErrorKind, invalidRequest } from './app-error';
 
 const KIND_OF_STATUS: Record<number, ErrorKind> = {
   400: 'invalid',
@@ -39,6 +40,11 @@ export function toAppError(exception: unknown): AppError {
       'request.malformed_json',
       `Malformed JSON body: ${withoutExcerpt(parser.message)}`,
     );
+  }
+  if (exception instanceof JsonBudgetError) {
+    return exception.status === 413
+      ? new AppError('payload_too_large', 'request.too_complex', exception.message)
+      : invalidRequest(exception.message);
   }
   if (parser?.type === 'entity.too.large') {
     const limit = typeof parser.limit === 'number' ? ` of ${parser.limit} bytes` : '';
