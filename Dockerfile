@@ -3,7 +3,7 @@
 # agent's shell needs. `docker compose up` (docker-compose.yml) is the usual way to run it.
 
 # --- build: install everything, compile, then drop the dev dependencies ---
-FROM node:22-slim AS build
+FROM node:22.20.0-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -12,7 +12,7 @@ COPY src ./src
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
 # --- runtime ---
-FROM node:22-slim
+FROM node:22.20.0-bookworm-slim
 # The agent works in a real shell: bash, git and the usual command-line tools; tini reaps the
 # processes it starts; bubblewrap can sandbox them.
 RUN apt-get update \

@@ -39,15 +39,32 @@ const CONTRACT_VARIABLES = [
   'OH_WEBHOOKS',
 ];
 
-/** Compose's `${NAME:-default}` interpolation, with no variables set. */
-const interpolate = (value: string) =>
+/** Variables of .env.example that only docker-compose.yml reads, not the service. */
+const COMPOSE_ONLY = ['POSTGRES_PASSWORD'];
+
+/** What an operator's .env gives compose in these tests. */
+const DOT_ENV: Record<string, string> = {
+  POSTGRES_PASSWORD: 'pg-password-from-dot-env',
+  OH_SECRET_KEY: 'secret-key-from-dot-env-0123456789',
+};
+
+/**
+ * Compose's interpolation: `${NAME}`, `${NAME:-default}`, and `${NAME:?message}`, which refuses to
+ * start (here: throws the message) when NAME is unset or empty.
+ */
+const interpolate = (value: string, vars: Record<string, string> = DOT_ENV) =>
   value.replace(
-    /\$\{(\w+)(?::?-([^}]*))?\}/g,
-    (_, _name: string, fallback?: string) => fallback ?? '',
+    /\$\{(\w+)(?:(:?[-?])([^}]*))?\}/g,
+    (_, name: string, op?: string, arg?: string) => {
+      if (vars[name]) return vars[name];
+      if (op?.endsWith('?')) throw new Error(`${name}: ${arg}`);
+      return arg ?? '';
+    },
   );
 
 interface ComposeService {
   image?: string;
+  security_opt?: string[];
   build?: { context: string; dockerfile: string };
   environment?: Record<string, string | number>;
   env_file?: string | string[] | { path: string }[];
@@ -78,8 +95,8 @@ describe('docker-compose.yml', () => {
     expect(Object.keys(compose.services).sort()).toEqual(['gateway', 'postgres']);
   });
 
-  it('runs postgres:16 with a healthcheck and its data on a named volume', () => {
-    expect(postgres.image).toBe('postgres:16');
+  it('runs PostgreSQL 16 (a pinned tag) with a healthcheck and its data on a named volume', () => {
+    expect(postgres.image).toMatch(/^postgres:16\.\d+-bookworm$/);
     expect(JSON.stringify(postgres.healthcheck?.test)).toContain('pg_isready');
     expect(postgres.healthcheck?.retries).toBeGreaterThan(0);
     expect(postgres.volumes?.map(namedVolume)).toContain('/var/lib/postgresql/data');
@@ -89,12 +106,15 @@ describe('docker-compose.yml', () => {
     expect(gateway.build).toEqual({ context: '.', dockerfile: 'Dockerfile' });
     expect(gateway.depends_on).toEqual({ postgres: { condition: 'service_healthy' } });
     expect([gateway.env_file].flat()).toContain('.env');
-    expect(gateway.ports).toContain('8000:8000');
+    expect(gateway.ports).toEqual(['127.0.0.1:8000:8000']); // loopback; a proxy serves others
   });
 
   it('gives running turns their shutdown grace before Docker kills the gateway', () => {
     const seconds = Number(/^(\d+)s$/.exec(gateway.stop_grace_period ?? '')?.[1]);
-    const grace = parseAppEnv({ ...env, OH_SESSION_API_KEYS_0: 'k' }).OH_SHUTDOWN_GRACE_S;
+    const grace = parseAppEnv({
+      ...env,
+      OH_SESSION_API_KEYS_0: 'k'.repeat(16),
+    }).OH_SHUTDOWN_GRACE_S;
     expect(seconds).toBeGreaterThan(grace);
   });
 
@@ -121,10 +141,34 @@ describe('docker-compose.yml', () => {
   });
 
   it('forms a valid configuration with a session key from .env, and none without', () => {
-    const withKey = parseAppEnv({ ...env, OH_SESSION_API_KEYS_0: 'from-dot-env' });
+    const withKey = parseAppEnv({ ...env, OH_SESSION_API_KEYS_0: 'from-dot-env-0123456789' });
     expect(withKey).toMatchObject({ HOST: '0.0.0.0', PORT: 8000 });
     expect(withKey.DATABASE_URL).toMatch(/^postgres:\/\//);
     expect(() => parseAppEnv(env)).toThrow(InvalidConfigError); // 0.0.0.0 needs a key
+  });
+
+  it('refuses to start without POSTGRES_PASSWORD or OH_SECRET_KEY, naming how to make one', () => {
+    const raw = read('docker-compose.yml');
+    for (const name of ['POSTGRES_PASSWORD', 'OH_SECRET_KEY']) {
+      const uses = [...raw.matchAll(new RegExp(`\\$\\{${name}(?::[-?][^}]*)?\\}`, 'g'))];
+      expect(uses.length).toBeGreaterThan(0);
+      for (const [use] of uses) {
+        expect(use).toMatch(new RegExp(`^\\$\\{${name}:\\?set ${name} in \\.env \\(openssl rand `));
+        expect(() => interpolate(use, {})).toThrow(name);
+      }
+    }
+    expect(env.OH_SECRET_KEY).toBe(DOT_ENV.OH_SECRET_KEY);
+  });
+
+  it('lets bubblewrap sandbox the agent with exactly the seccomp profile and unmasked /proc, nothing broader', () => {
+    const raw = gateway as ComposeService & Record<string, unknown>;
+    expect(raw.security_opt).toEqual(['seccomp=./deploy/seccomp.json', 'systempaths=unconfined']);
+    for (const broader of ['privileged', 'cap_add', 'devices', 'pid', 'ipc', 'userns_mode'])
+      expect({ broader, set: broader in raw }).toEqual({ broader, set: false });
+    expect(postgres.security_opt).toBeUndefined();
+    expect(JSON.stringify(compose.services)).not.toMatch(
+      /SYS_ADMIN|privileged|seccomp[=:]unconfined|apparmor[=:]unconfined/,
+    );
   });
 });
 
@@ -135,7 +179,7 @@ describe('Dockerfile', () => {
 
   it('builds in one stage and runs from a slim Node 22 image in another', () => {
     expect(stages.length).toBeGreaterThanOrEqual(2);
-    for (const stage of stages) expect(stage).toMatch(/^node:22-slim\b/);
+    for (const stage of stages) expect(stage).toMatch(/^node:22\.\d+\.\d+-bookworm-slim\b/);
     expect(stages[0]).toMatch(/npm ci\b/);
     expect(stages[0]).toMatch(/npm run build/);
     expect(stages[0]).toMatch(/npm prune --omit=dev/);
@@ -185,7 +229,7 @@ describe('.env.example', () => {
   });
 
   it('lists nothing the configuration does not know, each once, each with a comment', () => {
-    expect(names.filter((n) => !isConfigVariable(n))).toEqual([]);
+    expect(names.filter((n) => !isConfigVariable(n) && !COMPOSE_ONLY.includes(n))).toEqual([]);
     expect(new Set(names).size).toBe(names.length);
     for (const { name, comment } of entries) {
       expect({
@@ -220,5 +264,89 @@ describe('README.md', () => {
         documented: true,
       });
     }
+  });
+});
+
+describe('deploy/seccomp.json', () => {
+  interface Rule {
+    names: string[];
+    action: string;
+    args?: { index: number; value: number; op: string }[];
+    errnoRet?: number;
+    includes?: { arches?: string[]; caps?: string[] };
+  }
+  const profile = JSON.parse(read('deploy/seccomp.json')) as {
+    defaultAction: string;
+    defaultErrnoRet: number;
+    archMap: { architecture: string; subArchitectures: string[] }[];
+    syscalls: Rule[];
+  };
+  const rulesFor = (name: string) => profile.syscalls.filter((r) => r.names.includes(name));
+  const allowed = (name: string) =>
+    rulesFor(name).some((r) => r.action === 'SCMP_ACT_ALLOW' && !r.args && !r.includes);
+  const VALID_ACTIONS = ['SCMP_ACT_ALLOW', 'SCMP_ACT_ERRNO'];
+
+  it('parses as a seccomp profile: deny by default (EPERM), known actions, x86-64 and arm64', () => {
+    expect(profile.defaultAction).toBe('SCMP_ACT_ERRNO');
+    expect(profile.defaultErrnoRet).toBe(1);
+    expect(profile.archMap.map((a) => a.architecture)).toEqual([
+      'SCMP_ARCH_X86_64',
+      'SCMP_ARCH_AARCH64',
+    ]);
+    for (const rule of profile.syscalls) {
+      expect(rule.names.length).toBeGreaterThan(0);
+      for (const name of rule.names) expect(name).toMatch(/^_?[a-z][a-z0-9_]*$/);
+      expect(VALID_ACTIONS).toContain(rule.action);
+    }
+    const names = profile.syscalls.flatMap((r) => r.names);
+    expect(new Set(names).size).toBe(names.length - 4); // personality: one rule per allowed value
+  });
+
+  it("allows Docker's default set plus unshare, mount, umount2, pivot_root, setns and namespaced clone", () => {
+    for (const name of ['unshare', 'mount', 'umount2', 'pivot_root', 'setns', 'clone'])
+      expect({ name, allowed: allowed(name) }).toEqual({ name, allowed: true });
+    // clone3 says ENOSYS, so bwrap and libc use clone (whose flags seccomp can see)
+    expect(rulesFor('clone3')).toEqual([
+      expect.objectContaining({ action: 'SCMP_ACT_ERRNO', errnoRet: 38 }),
+    ]);
+    for (const name of ['read', 'execve', 'openat', 'socket', 'wait4', 'prctl', 'seccomp'])
+      expect({ name, ruled: rulesFor(name).length > 0 }).toEqual({ name, ruled: true });
+  });
+
+  it('adds nothing broader: the kernel-wide calls stay denied', () => {
+    for (const name of [
+      'bpf',
+      'init_module',
+      'finit_module',
+      'delete_module',
+      'kexec_load',
+      'kexec_file_load',
+      'open_by_handle_at',
+      'perf_event_open',
+      'reboot',
+      'swapon',
+      'swapoff',
+      'sethostname',
+      'setdomainname',
+      'acct',
+      'settimeofday',
+      'clock_settime',
+      'iopl',
+      'ioperm',
+      'fsopen',
+      'fsmount',
+      'move_mount',
+      'open_tree',
+      'keyctl',
+      'add_key',
+      'request_key',
+      'userfaultfd',
+      'quotactl',
+      'lookup_dcookie',
+      'vhangup',
+      'syslog',
+      'umount',
+    ])
+      expect({ name, rules: rulesFor(name) }).toEqual({ name, rules: [] });
   });
 });
