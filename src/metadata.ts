@@ -348,6 +348,13 @@ export default async () => {
                 minimum: 0,
                 maximum: 1,
               },
+              tool_mode: {
+                required: false,
+                nullable: true,
+                description:
+                  'Which tools the model gets when a request does not say (header `X-OpenHands-Tools`):\n`server` (the workspace tools), `client` (the tools the request sends; an IDE agent\'s own\ntools act in the user\'s project), or `both`. @default "both"',
+                enum: ['server', 'client', 'both'],
+              },
             },
             LlmConfigViewDto: {
               api_key: {
@@ -611,6 +618,70 @@ export default async () => {
                 maximum: 1,
               },
               user: { required: false, type: () => String, maxLength: 256 },
+              tools: {
+                required: false,
+                type: () => [Object],
+                nullable: true,
+                description:
+                  'The client\'s own function tools, offered to the model beside the server\'s (or instead of\nthem: `X-OpenHands-Tools`). A call to one pauses the turn: the answer carries `tool_calls` and\n`finish_reason: "tool_calls"`; the next request ending with the `tool` results resumes it.',
+              },
+              tool_choice: {
+                required: false,
+                type: () => Object,
+                nullable: true,
+                description:
+                  '`none`, `auto` (default), `required`, or `{type: "function", function: {name}}`.',
+              },
+              parallel_tool_calls: {
+                required: false,
+                type: () => Boolean,
+                nullable: true,
+                description: '`false`: at most one client tool call per answer. @default true',
+              },
+              response_format: {
+                required: false,
+                type: () => Object,
+                nullable: true,
+                description:
+                  '`json_object` or `json_schema` (strict included): the final answer is JSON (fitting the schema).',
+              },
+              frequency_penalty: {
+                required: false,
+                type: () => Number,
+                nullable: true,
+                description:
+                  'Penalises repeated tokens (-2 to 2), passed to the provider on every step of the turn.',
+                minimum: -2,
+                maximum: 2,
+              },
+              presence_penalty: {
+                required: false,
+                type: () => Number,
+                nullable: true,
+                description:
+                  'Penalises tokens already present (-2 to 2), passed to the provider on every step of the turn.',
+                minimum: -2,
+                maximum: 2,
+              },
+              reasoning_effort: {
+                required: false,
+                nullable: true,
+                description: "Overrides the profile's `reasoning_effort` for this turn.",
+                enum: ['none', 'minimal', 'low', 'medium', 'high', 'xhigh'],
+              },
+              functions: {
+                required: false,
+                type: () => [Object],
+                nullable: true,
+                description:
+                  'Deprecated OpenAI function calling: refused with a 400 that points at `tools`.',
+              },
+              function_call: {
+                required: false,
+                type: () => Object,
+                description:
+                  'Deprecated with `functions`: refused with a 400 that points at `tool_choice`.',
+              },
               metadata: {
                 required: false,
                 type: 'object',
@@ -649,15 +720,42 @@ export default async () => {
                   'USD this turn cost (0 when the model is unpriced). An extension to the OpenAI shape.',
               },
             },
+            FunctionCallDto: {
+              name: { required: true, type: () => String },
+              arguments: {
+                required: true,
+                type: () => String,
+                description: 'The arguments as JSON text.',
+              },
+            },
+            ToolCallDto: {
+              id: {
+                required: true,
+                type: () => String,
+                description: "Answer with this id as the `tool` message's `tool_call_id`.",
+              },
+              type: { required: true, type: () => String },
+              function: {
+                required: true,
+                type: () => t['./chat-completions/dto/chat-completion.dto'].FunctionCallDto,
+              },
+            },
             AssistantMessageDto: {
               role: { required: true, type: () => String },
               content: {
                 required: true,
                 type: () => String,
+                nullable: true,
                 description:
-                  "The final answer: the `finish` message or the turn's last assistant text.",
+                  "The final answer: the `finish` message or the turn's last assistant text (`null` beside tool calls without text).",
               },
               refusal: { required: true, description: 'Always `null`.' },
+              tool_calls: {
+                required: false,
+                type: () => [t['./chat-completions/dto/chat-completion.dto'].ToolCallDto],
+                description:
+                  'Calls to the client\'s tools: the turn paused on them (`finish_reason: "tool_calls"`).',
+              },
             },
             ChoiceDto: {
               index: { required: true, type: () => Number },
@@ -667,8 +765,9 @@ export default async () => {
               },
               finish_reason: {
                 required: true,
-                description: '`length` when the iteration limit ended the turn.',
-                enum: ['stop', 'length'],
+                description:
+                  '`length` when the iteration limit ended the turn; `tool_calls` when it paused on client tool calls.',
+                enum: ['stop', 'length', 'tool_calls'],
               },
               logprobs: { required: true, description: 'Always `null`.' },
             },

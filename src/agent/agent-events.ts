@@ -1,6 +1,7 @@
 import type { AppError } from '../common/errors/app-error';
 import type { StoredEvent, TurnEndReason, TurnUsage } from '../conversations/conversation-events';
 import type { ExecutionStatus } from '../conversations/entities/conversation.entity';
+import type { PendingToolCall } from './client-tools';
 
 /** How a turn ended. */
 export interface TurnOutcome {
@@ -12,6 +13,8 @@ export interface TurnOutcome {
   usage: TurnUsage;
   /** Set when the turn failed (`error`, `timeout`); `cancelled` has none. */
   error?: AppError;
+  /** `tool_calls`: the client tool calls the turn paused on. */
+  toolCalls?: PendingToolCall[];
 }
 
 /** What a running turn yields, in order; the chat-completions renderers consume it. */

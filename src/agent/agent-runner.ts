@@ -7,6 +7,7 @@ import type { ConfigType } from '@nestjs/config';
 import { AppError } from '../common/errors/app-error';
 import { agentConfig } from '../config/agent.config';
 import { ActiveTurns } from '../conversations/active-turns';
+import { ConversationsService } from '../conversations/conversations.service';
 import type {
   EventPayloads,
   NewEvent,
@@ -22,16 +23,30 @@ import { databaseUnavailable, isDatabaseUnavailable } from '../database/database
 import { MetricsService } from '../metrics/metrics.service';
 import { LlmClient } from '../models/llm-client';
 import { LlmCallError } from '../models/llm-errors';
-import type { LlmRequest, LlmStepResult, ResolvedModel } from '../models/llm-types';
+import type {
+  LlmRequest,
+  LlmStepResult,
+  LlmToolCall,
+  LlmToolChoice,
+  ResolvedModel,
+} from '../models/llm-types';
 import type { AgentEvent, TurnOutcome } from './agent-events';
 import { AgentRun } from './agent-run';
+import {
+  argumentsText,
+  clientCallId,
+  clientToolSet,
+  toolCallAlias,
+  type PendingToolCall,
+  type TurnTools,
+} from './client-tools';
 import { Condenser } from './condenser';
 import { EventChannel } from './event-channel';
 import { addUsage, emptyUsage, llmCallOf } from './llm-accounting';
 import { toModelMessages } from './llm-history';
 import { detectStuck } from './stuck-detector';
 import type { ToolContext } from './tools/tool';
-import { ToolRegistry } from './tools/tool-registry';
+import { ToolRegistry, type PrepareResult } from './tools/tool-registry';
 
 export interface StartTurn {
   journal: TurnJournal;
@@ -40,11 +55,27 @@ export interface StartTurn {
   overrides?: LlmRequest['overrides'];
   /** Whether the client receives content as it streams (decides what its transcript shows). */
   streamed: boolean;
+  /** The client's tools and how tools are offered; default: the server's tools only. */
+  tools?: TurnTools;
+}
+
+/** A step's call, checked: a client tool's (paused on), a server tool's (run here), or an error. */
+type CheckedCall =
+  { call: LlmToolCall; client: PendingToolCall } | { call: LlmToolCall; prepared: PrepareResult };
+
+/** What the model is offered in a turn, and how each of its calls is checked. */
+interface TurnToolbox {
+  tools: ReturnType<ToolRegistry['llmTools']> | undefined;
+  /** The tool choice of step `n` (1-based). */
+  choiceAt(step: number): LlmToolChoice | undefined;
+  check(call: LlmToolCall): CheckedCall;
+  parallel: boolean;
 }
 
 const STATUS_OF: Record<TurnEndReason, ExecutionStatus> = {
   finish: 'finished',
   stop: 'finished',
+  tool_calls: 'idle',
   length: 'finished',
   stuck: 'stuck',
   cancelled: 'cancelled',
@@ -69,6 +100,8 @@ interface Ending {
   cancelledBy?: TurnEndPayload['cancelled_by'];
   /** The final step, not written yet: it goes with the turn's end, in the same statement. */
   step?: { events: NewEvent[]; calls: NewLlmCall[] };
+  /** `tool_calls`: the client tool calls the turn pauses on. */
+  toolCalls?: PendingToolCall[];
 }
 
 /**
@@ -87,6 +120,7 @@ export class AgentRunner {
     private readonly condenser: Condenser,
     private readonly active: ActiveTurns,
     private readonly metrics: MetricsService,
+    private readonly conversations: ConversationsService,
     @Inject(agentConfig.KEY) private readonly config: ConfigType<typeof agentConfig>,
   ) {}
 
@@ -155,6 +189,7 @@ export class AgentRunner {
           ? { error: { code: ending.error.code, message: ending.error.message } }
           : {}),
         ...(ending.cancelledBy ? { cancelled_by: ending.cancelledBy } : {}),
+        ...(ending.toolCalls ? { pending_tool_calls: ending.toolCalls } : {}),
       },
     };
     const hash = transcriptHash(
@@ -167,6 +202,14 @@ export class AgentRunner {
       const events = [...step.events, ...endEvents, turnEnd];
       for (const event of await journal.end(status, events, step.calls, hash)) {
         if (event.kind !== 'turn_end') out.push({ type: 'event', event });
+      }
+      // the client answers with these ids, with or without our header: find the conversation by them
+      for (const call of ending.toolCalls ?? []) {
+        await this.conversations.saveAlias(
+          journal.conversation.profileName,
+          toolCallAlias(call.id),
+          journal.conversation.id,
+        );
       }
     } catch (err) {
       this.logger.error({ err }, 'Could not record the end of a turn');
@@ -213,6 +256,7 @@ export class AgentRunner {
           answer: ending.answer,
           usage,
           error: ending.error,
+          ...(ending.toolCalls ? { toolCalls: ending.toolCalls } : {}),
         };
     // request_id and conversation_id come from the request's logger (chat controller)
     this.logger.log(
@@ -240,7 +284,7 @@ export class AgentRunner {
     const { journal, model } = turn;
     const deadline = Date.now() + this.config.turnTimeoutMs;
     const system = this.systemPromptFor(journal.conversation.systemPromptSuffix);
-    const llmTools = this.tools.llmTools();
+    const toolbox = this.toolboxFor(turn.tools);
     const ctx: ToolContext = {
       conversationId: journal.conversation.id,
       workspaceDir: journal.conversation.workspaceDir,
@@ -270,7 +314,8 @@ export class AgentRunner {
       const result = await this.callLlm(
         turn,
         system,
-        llmTools,
+        toolbox.tools,
+        toolbox.choiceAt(step),
         signal,
         deadline,
         usage,
@@ -282,14 +327,17 @@ export class AgentRunner {
       const llmCallId = randomUUID();
       addUsage(usage, result);
 
-      const prepared = result.toolCalls.map((call) => ({
-        call,
-        prepared: this.tools.prepare(call.name, call.input),
-      }));
-      const finishAt = prepared.findIndex(
-        (p) => !('error' in p.prepared) && p.prepared.tool.name === 'finish',
+      let checked = result.toolCalls.map((call) => toolbox.check(call));
+      if (!toolbox.parallel) {
+        // parallel_tool_calls: false — one client call per response; later ones are dropped unseen
+        const first = checked.findIndex((c) => 'client' in c);
+        checked = checked.filter((c, i) => !('client' in c) || i === first);
+      }
+      const finishAt = checked.findIndex(
+        (p) => 'prepared' in p && !('error' in p.prepared) && p.prepared.tool.name === 'finish',
       );
-      const calls = finishAt === -1 ? prepared : prepared.slice(0, finishAt + 1);
+      const calls = finishAt === -1 ? checked : checked.slice(0, finishAt + 1);
+      const pending = calls.flatMap((c) => ('client' in c ? [c.client] : []));
       const stepEvents: NewEvent[] = [
         {
           kind: 'llm_response',
@@ -311,17 +359,22 @@ export class AgentRunner {
             ...(result.usage.promptTokens ? { prompt_tokens: result.usage.promptTokens } : {}),
           },
         },
-        ...calls.map(({ call, prepared: p }): NewEvent => ({
-          kind: 'tool_call',
-          source: 'agent',
-          payload: {
-            tool_call_id: call.id,
-            tool: 'error' in p ? call.name : p.tool.name,
-            arguments: call.input,
-            ...('error' in p || !p.summary ? {} : { summary: p.summary }),
-            ...(call.providerOptions ? { provider_options: call.providerOptions } : {}),
-          },
-        })),
+        ...calls.map((c): NewEvent => {
+          const { call } = c;
+          const p = 'prepared' in c ? c.prepared : null;
+          return {
+            kind: 'tool_call',
+            source: 'agent',
+            payload: {
+              tool_call_id: call.id,
+              tool: !p || 'error' in p ? call.name : p.tool.name,
+              arguments: call.input,
+              ...(!p || 'error' in p || !p.summary ? {} : { summary: p.summary }),
+              ...(call.providerOptions ? { provider_options: call.providerOptions } : {}),
+              ...('client' in c ? { client_call_id: c.client.id } : {}),
+            },
+          };
+        }),
       ];
       const llmCall = llmCallOf(llmCallId, 'agent', model, result);
       if (calls.length === 0 && result.text.trim()) {
@@ -346,7 +399,9 @@ export class AgentRunner {
         continue;
       }
 
-      for (const [i, { call, prepared: p }] of calls.entries()) {
+      for (const [i, c] of calls.entries()) {
+        if ('client' in c) continue; // the client runs it: the turn pauses after this step
+        const { call, prepared: p } = c;
         out.push({
           type: 'event',
           event: stored[i + 1],
@@ -375,6 +430,9 @@ export class AgentRunner {
           return { reason: 'finish', answer: outcome.finish.message, tail: outcome.finish.message };
         }
       }
+      if (pending.length > 0) {
+        return { reason: 'tool_calls', answer: result.text, toolCalls: pending };
+      }
 
       const verdict = detectStuck(journal.history);
       if (verdict.kind === 'stuck') return stuckEnding(verdict.reason);
@@ -388,11 +446,55 @@ export class AgentRunner {
     }
   }
 
+  /**
+   * The tools of a turn by its mode: the server's, the client's, or both. `tool_choice: none`
+   * leaves the client's out; `required` with client tools leaves `finish` out, so a turn that must
+   * call a tool ends on a client call; a named tool is forced on the first step only.
+   */
+  private toolboxFor(settings: TurnTools | undefined): TurnToolbox {
+    const mode = settings?.mode ?? 'server';
+    const choice = settings?.choice ?? 'auto';
+    const client = choice === 'none' || mode === 'server' ? [] : (settings?.client ?? []);
+    const clientNames = new Set(client.map((t) => t.name));
+    let server = mode === 'client' ? undefined : this.tools.llmTools();
+    if (server && choice === 'required' && client.length > 0) {
+      const { finish: _finish, ...rest } = server;
+      server = rest;
+    }
+    const all = { ...server, ...(client.length ? clientToolSet(client) : {}) };
+    const names = Object.keys(all);
+    return {
+      tools: names.length ? all : undefined,
+      parallel: settings?.parallel ?? true,
+      choiceAt: (step) => {
+        if (choice === 'required') return { type: 'required' };
+        if (typeof choice === 'object' && step === 1)
+          return { type: 'tool', toolName: choice.name };
+        return undefined;
+      },
+      check: (call) => {
+        if (clientNames.has(call.name)) {
+          return {
+            call,
+            client: { id: clientCallId(), name: call.name, arguments: argumentsText(call.input) },
+          };
+        }
+        if (server) return { call, prepared: this.tools.prepare(call.name, call.input) };
+        const available = names.length ? names.join(', ') : 'none';
+        return {
+          call,
+          prepared: { error: `Tool '${call.name}' not found. Available: ${available}` },
+        };
+      },
+    };
+  }
+
   /** One LLM step, streamed out as it comes; on a context overflow, condense once and retry. */
   private async callLlm(
     turn: StartTurn,
     system: string,
-    tools: ReturnType<ToolRegistry['llmTools']>,
+    tools: TurnToolbox['tools'],
+    toolChoice: LlmToolChoice | undefined,
     signal: AbortSignal,
     deadline: number,
     usage: TurnUsage,
@@ -409,6 +511,7 @@ export class AgentRunner {
           system,
           messages: toModelMessages(turn.journal.history),
           tools,
+          toolChoice,
           signal,
           deadline,
           overrides: turn.overrides,

@@ -6,6 +6,7 @@ import { MetricsModule } from '../metrics/metrics.module';
 import { ModelsModule } from '../models/models.module';
 import { AgentLifecycle } from './agent-lifecycle';
 import { AgentRunner } from './agent-runner';
+import { ClientToolBridge } from './client-tool-bridge';
 import { Condenser } from './condenser';
 import { ToolRegistry } from './tools/tool-registry';
 import { createBwrapLauncher } from './workspace/bwrap-launcher';
@@ -16,6 +17,7 @@ import { WORKSPACE_RUNTIME } from './workspace/workspace-runtime';
   imports: [ConversationsModule, ModelsModule, MetricsModule],
   providers: [
     AgentRunner,
+    ClientToolBridge,
     AgentLifecycle,
     Condenser,
     ToolRegistry,
@@ -35,6 +37,6 @@ import { WORKSPACE_RUNTIME } from './workspace/workspace-runtime';
         }),
     },
   ],
-  exports: [AgentRunner, ToolRegistry],
+  exports: [AgentRunner, ClientToolBridge, ToolRegistry],
 })
 export class AgentModule {}

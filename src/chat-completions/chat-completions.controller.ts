@@ -19,6 +19,7 @@ import { chatConfig } from '../config/chat.config';
 import { MetricsService } from '../metrics/metrics.service';
 import { STEP_RENDERINGS, type StepRendering } from '../config/env.schema';
 import { ChatCompletionsService } from './chat-completions.service';
+import { TOOLS_HEADER } from './chat-request';
 import { completionOf, failureOf } from './completion-renderer';
 import { CHAT_ID_HEADERS, CONVERSATION_HEADER } from './conversation-resolver';
 import { ChatCompletionDto } from './dto/chat-completion.dto';
@@ -74,6 +75,12 @@ export class ChatCompletionsController {
     required: false,
     description:
       'How a stream shows tool steps: `reasoning` (reasoning_content), `think` (<think> in content) or `none`.',
+  })
+  @ApiHeader({
+    name: TOOLS_HEADER,
+    required: false,
+    description:
+      "Which tools the model gets: `server` (the workspace tools), `client` (the request's `tools`, run by the client), or `both`. Default: the profile's `tool_mode`, else `both`.",
   })
   @ApiBadRequestResponse({ description: 'Invalid request (OpenAI error shape).' })
   @ApiNotFoundResponse({ description: 'Unknown model (`model_not_found`).' })

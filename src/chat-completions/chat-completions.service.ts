@@ -1,7 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import type { AgentEvent, TurnOutcome } from '../agent/agent-events';
+import type { AgentRun } from '../agent/agent-run';
 import { AgentRunner } from '../agent/agent-runner';
+import { ClientToolBridge } from '../agent/client-tool-bridge';
+import type { TurnTools } from '../agent/client-tools';
 import { AppError } from '../common/errors/app-error';
 import { agentConfig } from '../config/agent.config';
 import { ActiveTurns, type CancelReason } from '../conversations/active-turns';
@@ -10,8 +13,20 @@ import type { LlmRequest, ResolvedModel } from '../models/llm-types';
 import { ModelsService } from '../models/models.service';
 import { BackgroundTaskRunner } from './background-task-runner';
 import { isBackgroundTask } from './background-task';
-import { titleOf, toTurnRequest, type TurnRequest } from './chat-request';
-import { ConversationResolver, type ResolveInput } from './conversation-resolver';
+import {
+  titleOf,
+  toolResultsOf,
+  TOOLS_HEADER,
+  toTurnRequest,
+  turnToolsOf,
+  type TurnRequest,
+} from './chat-request';
+import {
+  ConversationResolver,
+  explicitConversationId,
+  header,
+  type ResolveInput,
+} from './conversation-resolver';
 import type { CreateChatCompletionDto } from './dto/create-chat-completion.dto';
 
 /** A started turn (or a chat UI's background request, which has no conversation). */
@@ -30,6 +45,7 @@ export class ChatCompletionsService {
     private readonly conversations: ConversationsService,
     private readonly resolver: ConversationResolver,
     private readonly agent: AgentRunner,
+    private readonly bridge: ClientToolBridge,
     private readonly background: BackgroundTaskRunner,
     private readonly active: ActiveTurns,
     @Inject(agentConfig.KEY) private readonly limits: ConfigType<typeof agentConfig>,
@@ -39,12 +55,31 @@ export class ChatCompletionsService {
     body: CreateChatCompletionDto,
     headers: ResolveInput['headers'],
   ): Promise<StartedTurn> {
-    const request = toTurnRequest(body.messages);
+    // a request ending with tool results resumes the turn that called the client's tools
+    const results = toolResultsOf(body.messages);
+    const request = results ? null : toTurnRequest(body.messages);
     const model = await this.models.resolve(body.model);
+    const tools = turnToolsOf(
+      body,
+      header(headers, TOOLS_HEADER.toLowerCase()),
+      model.config.tool_mode,
+    );
+    this.bridge.check(tools);
     const release = this.active.tryReserve(this.limits.maxConcurrentTurns);
     if (!release) throw tooManyTurns(this.limits.maxConcurrentTurns);
     try {
-      const turn = await this.begin(body, headers, request, model);
+      const turn = results
+        ? started(
+            await this.bridge.resume({
+              conversationId: explicitConversationId(headers),
+              model,
+              results,
+              tools,
+              overrides: overridesOf(body, model),
+              streamed: body.stream === true,
+            }),
+          )
+        : await this.begin(body, headers, request as TurnRequest, model, tools);
       void turn.outcome.finally(release);
       return turn;
     } catch (err) {
@@ -58,9 +93,10 @@ export class ChatCompletionsService {
     headers: ResolveInput['headers'],
     request: TurnRequest,
     model: ResolvedModel,
+    tools: TurnTools,
   ): Promise<StartedTurn> {
     if (isBackgroundTask(body.messages)) {
-      const direct = this.background.start(request, model, overridesOf(body));
+      const direct = this.background.start(request, model, overridesOf(body, model));
       return {
         conversationId: null,
         events: direct.events,
@@ -102,25 +138,37 @@ export class ChatCompletionsService {
     const run = this.agent.start({
       journal,
       model,
-      overrides: overridesOf(body),
+      overrides: overridesOf(body, model),
       streamed: body.stream === true,
+      tools,
     });
-    return {
-      conversationId: run.conversationId,
-      events: run,
-      outcome: run.outcome,
-      cancel: (reason) => run.cancel(reason),
-    };
+    return started(run);
   }
 }
 
-/** Sampling settings of the request, applied to every LLM step. `stop` is not: it would cut tool calls short. */
-function overridesOf(body: CreateChatCompletionDto): LlmRequest['overrides'] {
+const started = (run: AgentRun): StartedTurn => ({
+  conversationId: run.conversationId,
+  events: run,
+  outcome: run.outcome,
+  cancel: (reason) => run.cancel(reason),
+});
+
+/**
+ * Sampling settings of the request, applied to every LLM step. `stop` is not: it would cut tool
+ * calls short. The client's token limit is clamped to the profile's `max_output_tokens`: a client
+ * default above what the model can produce (opencode sends 32000) would fail every step.
+ */
+function overridesOf(body: CreateChatCompletionDto, model: ResolvedModel): LlmRequest['overrides'] {
+  const asked = body.max_completion_tokens ?? body.max_tokens ?? undefined;
+  const cap = model.config.max_output_tokens ?? undefined;
   return {
     temperature: body.temperature ?? undefined,
     topP: body.top_p ?? undefined,
-    maxOutputTokens: body.max_completion_tokens ?? body.max_tokens ?? undefined,
+    maxOutputTokens: asked !== undefined && cap !== undefined ? Math.min(asked, cap) : asked,
     seed: body.seed ?? undefined,
+    frequencyPenalty: body.frequency_penalty ?? undefined,
+    presencePenalty: body.presence_penalty ?? undefined,
+    reasoningEffort: body.reasoning_effort ?? undefined,
   };
 }
 

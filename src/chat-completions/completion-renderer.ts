@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { TurnOutcome } from '../agent/agent-events';
 import { AppError } from '../common/errors/app-error';
 import type { TurnUsage } from '../conversations/conversation-events';
-import type { ChatCompletionDto, CompletionUsageDto } from './dto/chat-completion.dto';
+import type { ChatCompletionDto, CompletionUsageDto, ToolCallDto } from './dto/chat-completion.dto';
 
 export const completionId = () => `chatcmpl-${randomUUID().replaceAll('-', '')}`;
 export const unixNow = () => Math.floor(Date.now() / 1000);
@@ -18,8 +18,18 @@ export function usageOf(usage: TurnUsage): CompletionUsageDto {
   };
 }
 
-export const finishReasonOf = (outcome: TurnOutcome): 'stop' | 'length' =>
-  outcome.reason === 'length' ? 'length' : 'stop';
+export const finishReasonOf = (outcome: TurnOutcome): 'stop' | 'length' | 'tool_calls' =>
+  outcome.reason === 'tool_calls' ? 'tool_calls' : outcome.reason === 'length' ? 'length' : 'stop';
+
+/** The client tool calls a paused turn waits for, in the OpenAI shape. */
+export function toolCallsOf(outcome: TurnOutcome): ToolCallDto[] | undefined {
+  if (!outcome.toolCalls?.length) return undefined;
+  return outcome.toolCalls.map((c) => ({
+    id: c.id,
+    type: 'function',
+    function: { name: c.name, arguments: c.arguments },
+  }));
+}
 
 /** A failed or cancelled turn as the error the client gets. */
 export function failureOf(outcome: TurnOutcome): AppError | null {
@@ -39,6 +49,7 @@ export function failureOf(outcome: TurnOutcome): AppError | null {
 
 /** The non-streaming `chat.completion` body of a finished turn. */
 export function completionOf(outcome: TurnOutcome, model: string): ChatCompletionDto {
+  const toolCalls = toolCallsOf(outcome);
   return {
     id: completionId(),
     object: 'chat.completion',
@@ -47,7 +58,14 @@ export function completionOf(outcome: TurnOutcome, model: string): ChatCompletio
     choices: [
       {
         index: 0,
-        message: { role: 'assistant', content: outcome.answer, refusal: null },
+        message: toolCalls
+          ? {
+              role: 'assistant',
+              content: outcome.answer || null,
+              refusal: null,
+              tool_calls: toolCalls,
+            }
+          : { role: 'assistant', content: outcome.answer, refusal: null },
         finish_reason: finishReasonOf(outcome),
         logprobs: null,
       },

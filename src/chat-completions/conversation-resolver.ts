@@ -50,19 +50,11 @@ export class ConversationResolver {
 
   async resolve(input: ResolveInput): Promise<Selection> {
     const { request } = input;
-    const explicit = header(input.headers, CONVERSATION_HEADER.toLowerCase());
+    const explicit = explicitConversationId(input.headers);
     if (explicit !== undefined) {
-      if (!UUID.test(explicit)) {
-        throw new AppError(
-          'invalid',
-          'chat.invalid_conversation_id',
-          `${CONVERSATION_HEADER} must be a UUID; got '${explicit.slice(0, 64)}'.`,
-          { param: CONVERSATION_HEADER },
-        );
-      }
       // continued when it exists, created under that id when not: decided by beginTurn's lock
       return {
-        conversationId: explicit.toLowerCase(),
+        conversationId: explicit,
         create: { seed: seedOf(request), ifMissing: true },
         via: 'header',
       };
@@ -118,7 +110,22 @@ export class ConversationResolver {
   }
 }
 
-function header(headers: ResolveInput['headers'], name: string): string | undefined {
+/** The conversation our header names (lower-cased), if any; 400 when it is not a UUID. */
+export function explicitConversationId(headers: ResolveInput['headers']): string | undefined {
+  const explicit = header(headers, CONVERSATION_HEADER.toLowerCase());
+  if (explicit === undefined) return undefined;
+  if (!UUID.test(explicit)) {
+    throw new AppError(
+      'invalid',
+      'chat.invalid_conversation_id',
+      `${CONVERSATION_HEADER} must be a UUID; got '${explicit.slice(0, 64)}'.`,
+      { param: CONVERSATION_HEADER },
+    );
+  }
+  return explicit.toLowerCase();
+}
+
+export function header(headers: ResolveInput['headers'], name: string): string | undefined {
   const value = headers[name];
   return (Array.isArray(value) ? value[0] : value)?.trim();
 }

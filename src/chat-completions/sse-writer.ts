@@ -3,7 +3,14 @@ import type { Response } from 'express';
 import type { AgentEvent } from '../agent/agent-events';
 import { openAiErrorBody } from '../common/errors/error-body';
 import type { StepRendering } from '../config/env.schema';
-import { completionId, failureOf, finishReasonOf, unixNow, usageOf } from './completion-renderer';
+import {
+  completionId,
+  failureOf,
+  finishReasonOf,
+  toolCallsOf,
+  unixNow,
+  usageOf,
+} from './completion-renderer';
 import { stepLine } from './step-lines';
 
 export interface StreamOptions {
@@ -15,7 +22,12 @@ export interface StreamOptions {
   onKeepalive?: () => void;
 }
 
-type Delta = { role?: 'assistant'; content?: string; reasoning_content?: string };
+type Delta = {
+  role?: 'assistant';
+  content?: string;
+  reasoning_content?: string;
+  tool_calls?: (NonNullable<ReturnType<typeof toolCallsOf>>[number] & { index: number })[];
+};
 
 /**
  * Streams a turn as OpenAI `chat.completion.chunk` server-sent events, from the agent's own events:
@@ -74,6 +86,12 @@ export class SseWriter {
             if (failure) {
               await this.write(`data: ${JSON.stringify(openAiErrorBody(failure))}\n\n`);
             } else {
+              const toolCalls = toolCallsOf(event.outcome);
+              if (toolCalls) {
+                await this.chunk({
+                  tool_calls: toolCalls.map((call, index) => ({ index, ...call })),
+                });
+              }
               await this.send({
                 choices: [
                   {

@@ -4,7 +4,15 @@ export type EventSource = 'user' | 'agent' | 'environment' | 'system';
 
 /** Why a turn ended; `finish_reason` and the conversation status derive from it. */
 export type TurnEndReason =
-  'finish' | 'stop' | 'length' | 'stuck' | 'cancelled' | 'timeout' | 'error';
+  | 'finish'
+  | 'stop'
+  | 'length'
+  | 'stuck'
+  | 'cancelled'
+  | 'timeout'
+  | 'error'
+  /** Paused on calls to the client's tools; the client's results resume it. */
+  | 'tool_calls';
 
 /** Tokens and cost of one turn's LLM calls (the condenser's included). */
 export interface TurnUsage {
@@ -41,6 +49,8 @@ export interface EventPayloads {
     summary?: string;
     /** Provider data to send back with this call (Gemini thought signatures). */
     provider_options?: Record<string, unknown>;
+    /** A call to a client tool: the id the client got for it (the client runs it). */
+    client_call_id?: string;
   };
   tool_result: {
     tool_call_id: string;
@@ -48,6 +58,8 @@ export interface EventPayloads {
     output: string;
     is_error: boolean;
     meta?: Record<string, unknown>;
+    /** The client ran this call and sent the result. */
+    client?: boolean;
   };
   /** A note from the agent loop to the LLM (empty reply, repeated error). */
   nudge: { text: string };
@@ -64,6 +76,8 @@ export interface EventPayloads {
     error?: { code: string; message: string };
     /** Who stopped a `cancelled` turn: the cancel API, a client that went away, a shutdown. */
     cancelled_by?: 'cancelled' | 'client_disconnected' | 'shutdown' | 'deleted';
+    /** `tool_calls`: the client tool calls the turn waits for (ids as the client got them). */
+    pending_tool_calls?: { id: string; name: string; arguments: string }[];
   };
   error: { code: string; message: string; status?: number };
   /** The process running the turn went away (crash, kill); written at the next start. */

@@ -156,6 +156,7 @@ export class ConversationsRepository {
     owner: string,
     use: { profileName: string; model: string },
     firstEvents: Omit<StoredEvent, 'seq'>[],
+    expectedLastSeq?: number,
   ): Promise<{ conversation: Conversation; events: StoredEvent[] } | null> {
     const rows = await this.db.query<(RawConversation & { base_seq: number })[]>(
       `WITH ${ASYNC_COMMIT},
@@ -163,7 +164,7 @@ export class ConversationsRepository {
          UPDATE conversations
          SET execution_status = 'running', run_owner = $2, run_epoch = run_epoch + 1,
              profile_name = $3, model = $4, last_seq = last_seq + $5, updated_at = now()
-         WHERE id = $1 AND execution_status <> 'running'
+         WHERE id = $1 AND execution_status <> 'running' AND ($7::int IS NULL OR last_seq = $7)
          RETURNING ${CONVERSATION_COLUMNS}, last_seq - $5 AS base_seq),
        inserted AS (
          INSERT INTO conversation_events (id, conversation_id, seq, kind, source, payload, created_at)
@@ -180,6 +181,7 @@ export class ConversationsRepository {
         json(
           firstEvents.map((e, i) => ({ ...toRawEvent({ ...e, seq: 0 } as StoredEvent), n: i + 1 })),
         ),
+        expectedLastSeq ?? null,
       ],
     );
     const row = rows[0];

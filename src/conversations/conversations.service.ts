@@ -39,8 +39,13 @@ export interface BeginTurn {
     seed: NewEvent[];
     ifMissing?: boolean;
   };
-  /** The turn's input (the user message). */
-  input: NewEvent;
+  /** The turn's input: the user message, or the client's tool results of a paused turn. */
+  input: NewEvent | NewEvent[];
+  /**
+   * Take the lock only if the log still ends at this seq (what the caller checked the input
+   * against, e.g. the calls a paused turn waits for): otherwise 409 like a running turn.
+   */
+  expectedLastSeq?: number;
 }
 
 /** How long a cancel relayed to another process is awaited before the API answers. */
@@ -225,13 +230,14 @@ export class ConversationsService implements OnApplicationBootstrap, OnModuleDes
       if (created) return created;
     }
 
-    const input = stamp(turn.input, 0);
+    const inputs = [turn.input].flat().map((event) => stamp(event, 0));
     const lock = () =>
       this.conversations.lockForTurn(
         turn.conversationId,
         owner,
         { profileName: turn.profileName, model: turn.model },
-        [input],
+        inputs,
+        turn.expectedLastSeq,
       );
     let locked = await lock();
     if (!locked) {
@@ -265,7 +271,7 @@ export class ConversationsService implements OnApplicationBootstrap, OnModuleDes
   /** Creates the conversation holding its turn lock, with its first events; `null` if the id exists. */
   private async create(turn: BeginTurn, owner: string): Promise<TurnJournal | null> {
     if (!turn.create) return null;
-    const events = [...turn.create.seed, turn.input].map((e, i) => stamp(e, i + 1));
+    const events = [...turn.create.seed, turn.input].flat().map((e, i) => stamp(e, i + 1));
     const created = await this.conversations.createLocked(
       {
         id: turn.conversationId,

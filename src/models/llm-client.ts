@@ -195,6 +195,8 @@ export class LlmClient {
         system: request.system || undefined,
         messages: request.messages,
         tools: request.tools,
+        toolChoice: request.toolChoice,
+        responseFormat: request.responseFormat,
         settings,
         abortSignal: controller.signal,
         onActivity,
@@ -306,6 +308,8 @@ interface StepSettings {
   maxOutputTokens?: number;
   seed?: number;
   stopSequences?: string[];
+  frequencyPenalty?: number;
+  presencePenalty?: number;
   providerOptions?: ProviderOptions;
 }
 
@@ -334,8 +338,12 @@ export function stepSettings(request: LlmRequest): StepSettings {
   if (maxOutputTokens !== undefined) settings.maxOutputTokens = maxOutputTokens;
   if (overrides.seed !== undefined) settings.seed = overrides.seed;
   if (overrides.stop?.length) settings.stopSequences = overrides.stop;
-  if (config.reasoning_effort && binding) {
-    const providerOptions = binding.reasoning(config.reasoning_effort, modelId);
+  if (overrides.frequencyPenalty !== undefined)
+    settings.frequencyPenalty = overrides.frequencyPenalty;
+  if (overrides.presencePenalty !== undefined) settings.presencePenalty = overrides.presencePenalty;
+  const effort = overrides.reasoningEffort ?? config.reasoning_effort;
+  if (effort && binding) {
+    const providerOptions = binding.reasoning(effort, modelId);
     if (providerOptions && Object.keys(providerOptions).length) {
       settings.providerOptions = providerOptions;
     }

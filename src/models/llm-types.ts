@@ -80,6 +80,10 @@ export interface LlmRequest {
   messages: ModelMessage[];
   /** Tools declared without `execute`: the agent runs them itself. */
   tools?: ToolSet;
+  /** Default `auto`. */
+  toolChoice?: LlmToolChoice;
+  /** Ask the provider for JSON (and, with a schema, JSON fitting it). */
+  responseFormat?: LlmResponseFormat;
   signal: AbortSignal;
   /** Epoch ms by which the call, retries included, must be over. */
   deadline?: number;
@@ -90,7 +94,24 @@ export interface LlmRequest {
     maxOutputTokens?: number;
     seed?: number;
     stop?: string[];
+    frequencyPenalty?: number;
+    presencePenalty?: number;
+    /** The request's own `reasoning_effort`, over the profile's. */
+    reasoningEffort?: LlmConfig['reasoning_effort'];
   };
+}
+
+export type LlmToolChoice =
+  | { type: 'auto' }
+  | { type: 'none' }
+  | { type: 'required' }
+  | { type: 'tool'; toolName: string };
+
+export interface LlmResponseFormat {
+  type: 'json';
+  schema?: Record<string, unknown>;
+  name?: string;
+  description?: string;
 }
 
 export type LlmStreamPart =

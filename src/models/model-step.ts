@@ -44,12 +44,17 @@ export interface StepRequest {
   system: string | undefined;
   messages: ModelMessage[];
   tools: ToolSet | undefined;
+  /** Default: the provider's (`auto`). */
+  toolChoice?: CallOptions['toolChoice'];
+  responseFormat?: CallOptions['responseFormat'];
   settings: {
     temperature?: number;
     topP?: number;
     maxOutputTokens?: number;
     seed?: number;
     stopSequences?: string[];
+    frequencyPenalty?: number;
+    presencePenalty?: number;
     providerOptions?: CallOptions['providerOptions'];
   };
   abortSignal: AbortSignal;
@@ -79,11 +84,13 @@ export async function* streamModelStep(request: StepRequest): AsyncGenerator<Ste
     abortSignal: request.abortSignal,
   });
   const { providerOptions, ...settings } = request.settings;
-  const { tools, toolChoice } = request.tools ? await prepare(request.tools) : {};
+  const { tools, toolChoice: defaultChoice } = request.tools ? await prepare(request.tools) : {};
+  const toolChoice = tools ? (request.toolChoice ?? defaultChoice) : undefined;
   const { stream } = await model.doStream({
     ...prepareCallSettings(settings),
     tools,
     toolChoice,
+    responseFormat: request.responseFormat,
     prompt,
     providerOptions,
     abortSignal: request.abortSignal,

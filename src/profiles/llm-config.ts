@@ -13,6 +13,8 @@ export interface LlmConfig {
   extra_headers?: Record<string, string> | null;
   input_cost_per_token?: number | null;
   output_cost_per_token?: number | null;
+  /** Which tools the model gets when a request does not say (`X-OpenHands-Tools`). */
+  tool_mode?: 'server' | 'client' | 'both' | null;
 }
 
 export const REASONING_EFFORTS = ['none', 'minimal', 'low', 'medium', 'high', 'xhigh'] as const;

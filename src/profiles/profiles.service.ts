@@ -25,6 +25,7 @@ const STORED_FIELDS = [
   'extra_headers',
   'input_cost_per_token',
   'output_cost_per_token',
+  'tool_mode',
 ] as const satisfies readonly (keyof LlmConfig)[];
 
 @Injectable()

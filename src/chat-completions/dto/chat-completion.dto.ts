@@ -38,24 +38,42 @@ export class CompletionUsageDto {
   cost_usd!: number;
 }
 
+export class FunctionCallDto {
+  name!: string;
+  /** The arguments as JSON text. */
+  arguments!: string;
+}
+
+/** A call to one of the client's tools: run it and send the result as a `tool` message. */
+export class ToolCallDto {
+  /** Answer with this id as the `tool` message's `tool_call_id`. */
+  id!: string;
+  @ApiProperty({ enum: ['function'] })
+  type!: 'function';
+  function!: FunctionCallDto;
+}
+
 @ApiExample(MESSAGE)
 export class AssistantMessageDto {
   @ApiProperty({ enum: ['assistant'] })
   role!: 'assistant';
-  /** The final answer: the `finish` message or the turn's last assistant text. */
-  content!: string;
+  /** The final answer: the `finish` message or the turn's last assistant text (`null` beside tool calls without text). */
+  @ApiProperty({ type: String, nullable: true })
+  content!: string | null;
   /** Always `null`. */
   @ApiProperty({ type: String, nullable: true })
   refusal!: null;
+  /** Calls to the client's tools: the turn paused on them (`finish_reason: "tool_calls"`). */
+  tool_calls?: ToolCallDto[];
 }
 
 @ApiExample(CHOICE)
 export class ChoiceDto {
   @ApiProperty({ type: 'integer' }) index!: number;
   message!: AssistantMessageDto;
-  /** `length` when the iteration limit ended the turn. */
-  @ApiProperty({ enum: ['stop', 'length'] })
-  finish_reason!: 'stop' | 'length';
+  /** `length` when the iteration limit ended the turn; `tool_calls` when it paused on client tool calls. */
+  @ApiProperty({ enum: ['stop', 'length', 'tool_calls'] })
+  finish_reason!: 'stop' | 'length' | 'tool_calls';
   /** Always `null`. */
   @ApiProperty({ type: Object, nullable: true })
   logprobs!: null;

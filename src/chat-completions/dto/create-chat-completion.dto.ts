@@ -76,6 +76,108 @@ const IsStop = (options?: ValidationOptions) =>
     options,
   );
 
+const TOOL_NAME = /^[A-Za-z0-9_.:-]{1,128}$/;
+
+/** Why `tools` is malformed, or null. */
+function toolsProblem(value: unknown): string | null {
+  if (!Array.isArray(value)) return 'must be an array of function tools';
+  if (value.length > 128) return 'must have at most 128 tools';
+  for (const [i, item] of value.entries()) {
+    const t = item as { type?: unknown; function?: Record<string, unknown> };
+    if (typeof t !== 'object' || t === null) return `tools[${i}] must be an object`;
+    if (t.type !== 'function')
+      return `tools[${i}].type is ${JSON.stringify(t.type)}; only 'function' tools are supported`;
+    const f = t.function;
+    if (typeof f !== 'object' || f === null) return `tools[${i}].function must be an object`;
+    if (typeof f.name !== 'string' || !TOOL_NAME.test(f.name))
+      return `tools[${i}].function.name must match ${TOOL_NAME.source}`;
+    if (f.description !== undefined && f.description !== null && typeof f.description !== 'string')
+      return `tools[${i}].function.description must be a string`;
+    if (
+      f.parameters !== undefined &&
+      f.parameters !== null &&
+      (typeof f.parameters !== 'object' || Array.isArray(f.parameters))
+    )
+      return `tools[${i}].function.parameters must be a JSON Schema object`;
+  }
+  return null;
+}
+
+/** Why `tool_choice` is malformed, or null. */
+function toolChoiceProblem(value: unknown): string | null {
+  if (value === 'none' || value === 'auto' || value === 'required') return null;
+  const v = value as { type?: unknown; function?: { name?: unknown } };
+  if (
+    typeof v === 'object' &&
+    v !== null &&
+    v.type === 'function' &&
+    typeof v.function?.name === 'string'
+  )
+    return null;
+  return "must be 'none', 'auto', 'required' or {type: 'function', function: {name}}";
+}
+
+/** Why `response_format` is malformed, or null. */
+function responseFormatProblem(value: unknown): string | null {
+  const v = value as { type?: unknown; json_schema?: { name?: unknown; schema?: unknown } };
+  if (typeof v !== 'object' || v === null) return 'must be an object';
+  if (v.type === 'text' || v.type === 'json_object') return null;
+  if (v.type !== 'json_schema') return "type must be 'text', 'json_object' or 'json_schema'";
+  if (typeof v.json_schema !== 'object' || v.json_schema === null)
+    return 'json_schema must be an object with name and schema';
+  if (typeof v.json_schema.name !== 'string') return 'json_schema.name must be a string';
+  const schema = v.json_schema.schema;
+  if (
+    schema !== undefined &&
+    (typeof schema !== 'object' || schema === null || Array.isArray(schema))
+  )
+    return 'json_schema.schema must be a JSON Schema object';
+  return null;
+}
+
+const Checked = (
+  name: string,
+  problem: (value: unknown) => string | null,
+  options?: ValidationOptions,
+) =>
+  ValidateBy(
+    {
+      name,
+      validator: {
+        validate: (value: unknown) => problem(value) === null,
+        defaultMessage: (args) => `$property ${problem(args?.value)}`,
+      },
+    },
+    options,
+  );
+
+/** A function tool the client declares (OpenAI shape). */
+export interface ChatToolDto {
+  type: 'function';
+  function: {
+    name: string;
+    description?: string | null;
+    parameters?: Record<string, unknown> | null;
+    strict?: boolean | null;
+  };
+}
+
+export type ChatToolChoice =
+  'none' | 'auto' | 'required' | { type: 'function'; function: { name: string } };
+
+export type ChatResponseFormat =
+  | { type: 'text' }
+  | { type: 'json_object' }
+  | {
+      type: 'json_schema';
+      json_schema: {
+        name: string;
+        description?: string;
+        schema?: Record<string, unknown>;
+        strict?: boolean | null;
+      };
+    };
+
 const MESSAGES = [
   { role: 'system', content: 'You are a careful coding assistant. Run what you write.' },
   {
@@ -213,6 +315,77 @@ export class CreateChatCompletionDto {
   @IsString()
   @MaxLength(256)
   user?: string;
+
+  /**
+   * The client's own function tools, offered to the model beside the server's (or instead of
+   * them: `X-OpenHands-Tools`). A call to one pauses the turn: the answer carries `tool_calls` and
+   * `finish_reason: "tool_calls"`; the next request ending with the `tool` results resumes it.
+   */
+  @ApiProperty({
+    type: 'array',
+    items: { type: 'object', additionalProperties: true },
+    required: false,
+  })
+  @IsOptional()
+  @Checked('isChatTools', toolsProblem)
+  tools?: ChatToolDto[] | null;
+
+  /** `none`, `auto` (default), `required`, or `{type: "function", function: {name}}`. */
+  @ApiProperty({
+    oneOf: [
+      { type: 'string', enum: ['none', 'auto', 'required'] },
+      { type: 'object', additionalProperties: true },
+    ],
+    required: false,
+  })
+  @IsOptional()
+  @Checked('isToolChoice', toolChoiceProblem)
+  tool_choice?: ChatToolChoice | null;
+
+  /** `false`: at most one client tool call per answer. @default true */
+  @IsOptional()
+  @IsBoolean()
+  parallel_tool_calls?: boolean | null;
+
+  /** `json_object` or `json_schema` (strict included): the final answer is JSON (fitting the schema). */
+  @ApiPropertyOptional({ type: 'object', additionalProperties: true })
+  @IsOptional()
+  @Checked('isResponseFormat', responseFormatProblem)
+  response_format?: ChatResponseFormat | null;
+
+  /** Penalises repeated tokens (-2 to 2), passed to the provider on every step of the turn. */
+  @IsOptional()
+  @IsNumber()
+  @Min(-2)
+  @Max(2)
+  frequency_penalty?: number | null;
+
+  /** Penalises tokens already present (-2 to 2), passed to the provider on every step of the turn. */
+  @IsOptional()
+  @IsNumber()
+  @Min(-2)
+  @Max(2)
+  presence_penalty?: number | null;
+
+  /** Overrides the profile's `reasoning_effort` for this turn. */
+  @IsOptional()
+  @IsIn(['none', 'minimal', 'low', 'medium', 'high', 'xhigh'])
+  reasoning_effort?: 'none' | 'minimal' | 'low' | 'medium' | 'high' | 'xhigh' | null;
+
+  /** Deprecated OpenAI function calling: refused with a 400 that points at `tools`. */
+  @ApiProperty({
+    type: 'array',
+    items: { type: 'object', additionalProperties: true },
+    required: false,
+    deprecated: true,
+  })
+  @IsOptional()
+  functions?: unknown[] | null;
+
+  /** Deprecated with `functions`: refused with a 400 that points at `tool_choice`. */
+  @ApiProperty({ required: false, deprecated: true })
+  @IsOptional()
+  function_call?: unknown;
 
   /** `conversation_id` here continues that conversation (or the one a client chat id maps to). */
   @ApiPropertyOptional({ type: 'object', additionalProperties: { type: 'string' } })

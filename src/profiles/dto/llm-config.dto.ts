@@ -134,6 +134,15 @@ export class LlmConfigDto {
   @Min(0)
   @Max(1)
   output_cost_per_token?: number | null;
+
+  /**
+   * Which tools the model gets when a request does not say (header `X-OpenHands-Tools`):
+   * `server` (the workspace tools), `client` (the tools the request sends; an IDE agent's own
+   * tools act in the user's project), or `both`. @default "both"
+   */
+  @IsOptional()
+  @IsIn(['server', 'client', 'both'])
+  tool_mode?: 'server' | 'client' | 'both' | null;
 }
 
 /** What a read returns: the settings, with the key always `null` and header values masked. */
