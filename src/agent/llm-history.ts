@@ -106,6 +106,8 @@ export function toModelMessages(events: readonly StoredEvent[]): ModelMessage[] 
         messages.push({ role: 'user', content: event.payload.text });
         break;
       case 'turn_end':
+        // paused on client tool calls: their results follow and the same turn goes on
+        if (event.payload.reason === 'tool_calls') break;
         closeTurn(endNote(event.payload));
         break;
       case 'interrupted':
@@ -140,6 +142,7 @@ export function endNote(end: EventPayloads['turn_end']): string | null {
     case 'stop':
     case 'length':
     case 'stuck':
+    case 'tool_calls':
       return null;
   }
 }
