@@ -38,6 +38,13 @@ export class CompletionUsageDto {
   cost_usd!: number;
 }
 
+const TOOL_CALL = {
+  id: 'call_5f0c1e2d3c4b5a6978877665',
+  type: 'function',
+  function: { name: 'read_file', arguments: '{"path":"src/app.ts"}' },
+};
+
+@ApiExample(TOOL_CALL.function)
 export class FunctionCallDto {
   name!: string;
   /** The arguments as JSON text. */
@@ -45,6 +52,7 @@ export class FunctionCallDto {
 }
 
 /** A call to one of the client's tools: run it and send the result as a `tool` message. */
+@ApiExample(TOOL_CALL)
 export class ToolCallDto {
   /** Answer with this id as the `tool` message's `tool_call_id`. */
   id!: string;
