@@ -27,6 +27,7 @@ import type {
   LlmRequest,
   LlmStepResult,
   LlmToolCall,
+  LlmResponseFormat,
   LlmToolChoice,
   ResolvedModel,
 } from '../models/llm-types';
@@ -46,6 +47,13 @@ import { addUsage, emptyUsage, llmCallOf } from './llm-accounting';
 import { toModelMessages } from './llm-history';
 import { detectStuck } from './stuck-detector';
 import type { ToolContext } from './tools/tool';
+import {
+  checkAnswer,
+  formatInstructions,
+  llmFormatOf,
+  repairNote,
+  type AnswerFormat,
+} from './structured-output';
 import { ToolRegistry, type PrepareResult } from './tools/tool-registry';
 
 export interface StartTurn {
@@ -57,6 +65,8 @@ export interface StartTurn {
   streamed: boolean;
   /** The client's tools and how tools are offered; default: the server's tools only. */
   tools?: TurnTools;
+  /** The final answer must be this JSON (`response_format`); checked, repaired once, else an error. */
+  answerFormat?: AnswerFormat;
 }
 
 /** A step's call, checked: a client tool's (paused on), a server tool's (run here), or an error. */
@@ -152,7 +162,8 @@ export class AgentRunner {
     const started = Date.now();
     const timer = setTimeout(() => controller.abort('timeout'), this.config.turnTimeoutMs);
     const usage = emptyUsage();
-    const content = new ContentStream(out);
+    // with a required format the answer is shown once it has been checked, not while it is written
+    const content = new ContentStream(out, turn.answerFormat !== undefined);
     let ending: Ending;
     try {
       ending = await this.loop(turn, controller.signal, out, usage, content);
@@ -162,6 +173,8 @@ export class AgentRunner {
       clearTimeout(timer);
     }
     if (ending.tail) content.appendBlock(ending.tail);
+    if (turn.answerFormat && !ending.error && ending.reason !== 'tool_calls')
+      content.release(ending.answer);
 
     const status = STATUS_OF[ending.reason];
     const endEvents: NewEvent[] = [];
@@ -283,8 +296,42 @@ export class AgentRunner {
   ): Promise<Ending> {
     const { journal, model } = turn;
     const deadline = Date.now() + this.config.turnTimeoutMs;
-    const system = this.systemPromptFor(journal.conversation.systemPromptSuffix);
+    const format = turn.answerFormat;
+    const base = this.systemPromptFor(journal.conversation.systemPromptSuffix);
+    const system = format ? `${base}\n\n${formatInstructions(format)}` : base;
     const toolbox = this.toolboxFor(turn.tools);
+    let repairing = false; // the one repair step of an answer that missed the format
+    /** A final answer, checked against the required format: repaired once, then an error. */
+    const final = async (
+      ending: Ending & { reason: 'stop' | 'finish' },
+    ): Promise<Ending | 'repair'> => {
+      if (!format) return ending;
+      const check = checkAnswer(format, ending.answer);
+      if (check.ok) return { ...ending, answer: check.json, tail: undefined };
+      if (repairing) {
+        return {
+          reason: 'error',
+          answer: '',
+          step: ending.step,
+          error: new AppError(
+            'upstream',
+            'agent.invalid_structured_output',
+            `The model's final answer did not fit response_format after one repair: ${check.problem}.`,
+          ),
+        };
+      }
+      repairing = true;
+      emit(
+        await journal.append(
+          [
+            ...(ending.step?.events ?? []),
+            { kind: 'nudge', source: 'system', payload: { text: repairNote(check.problem) } },
+          ],
+          ending.step?.calls ?? [],
+        ),
+      );
+      return 'repair';
+    };
     const ctx: ToolContext = {
       conversationId: journal.conversation.id,
       workspaceDir: journal.conversation.workspaceDir,
@@ -315,7 +362,8 @@ export class AgentRunner {
         turn,
         system,
         toolbox.tools,
-        toolbox.choiceAt(step),
+        repairing ? { type: 'none' } : toolbox.choiceAt(step),
+        format && (repairing || !toolbox.tools) ? llmFormatOf(format) : undefined,
         signal,
         deadline,
         usage,
@@ -378,11 +426,13 @@ export class AgentRunner {
       ];
       const llmCall = llmCallOf(llmCallId, 'agent', model, result);
       if (calls.length === 0 && result.text.trim()) {
-        return {
+        const ending = await final({
           reason: 'stop',
           answer: result.text,
           step: { events: stepEvents, calls: [llmCall] },
-        };
+        });
+        if (ending === 'repair') continue;
+        return ending;
       }
       const stored = await journal.append(stepEvents, [llmCall]);
       out.push({ type: 'event', event: stored[0] });
@@ -427,7 +477,13 @@ export class AgentRunner {
         );
         signal.throwIfAborted();
         if ('finish' in outcome && outcome.finish) {
-          return { reason: 'finish', answer: outcome.finish.message, tail: outcome.finish.message };
+          const ending = await final({
+            reason: 'finish',
+            answer: outcome.finish.message,
+            tail: outcome.finish.message,
+          });
+          if (ending === 'repair') break;
+          return ending;
         }
       }
       if (pending.length > 0) {
@@ -495,6 +551,7 @@ export class AgentRunner {
     system: string,
     tools: TurnToolbox['tools'],
     toolChoice: LlmToolChoice | undefined,
+    responseFormat: LlmResponseFormat | undefined,
     signal: AbortSignal,
     deadline: number,
     usage: TurnUsage,
@@ -512,6 +569,7 @@ export class AgentRunner {
           messages: toModelMessages(turn.journal.history),
           tools,
           toolChoice,
+          responseFormat,
           signal,
           deadline,
           overrides: turn.overrides,
@@ -614,7 +672,17 @@ class ContentStream {
   private needsSeparator = false;
   stepStarted = false;
 
-  constructor(private readonly out: EventChannel<AgentEvent>) {}
+  constructor(
+    private readonly out: EventChannel<AgentEvent>,
+    /** Keep the text back (a required answer format): `release` sends the checked answer. */
+    private readonly held = false,
+  ) {}
+
+  /** Sends the checked final answer as the whole content (held mode). */
+  release(answer: string): void {
+    this.text = answer;
+    if (answer) this.out.push({ type: 'content-delta', text: answer });
+  }
 
   startStep(): void {
     this.needsSeparator = this.text.length > 0;
@@ -633,7 +701,7 @@ class ContentStream {
     this.needsSeparator = false;
     this.stepStarted = true;
     this.text += chunk;
-    this.out.push({ type: 'content-delta', text: chunk });
+    if (!this.held) this.out.push({ type: 'content-delta', text: chunk });
   }
 }
 

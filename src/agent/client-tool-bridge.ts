@@ -11,6 +11,7 @@ import {
   type PendingToolCall,
   type TurnTools,
 } from './client-tools';
+import type { AnswerFormat } from './structured-output';
 import { ToolRegistry } from './tools/tool-registry';
 
 /** A paused turn to resume with the client's tool results. */
@@ -24,6 +25,7 @@ export interface ResumeTurn {
   tools?: TurnTools;
   overrides?: LlmRequest['overrides'];
   streamed: boolean;
+  answerFormat?: AnswerFormat;
 }
 
 /**
@@ -134,6 +136,7 @@ export class ClientToolBridge {
       overrides: turn.overrides,
       streamed: turn.streamed,
       tools: turn.tools,
+      answerFormat: turn.answerFormat,
     });
   }
 

@@ -14,6 +14,7 @@ import { ModelsService } from '../models/models.service';
 import { BackgroundTaskRunner } from './background-task-runner';
 import { isBackgroundTask } from './background-task';
 import {
+  answerFormatOf,
   titleOf,
   toolResultsOf,
   TOOLS_HEADER,
@@ -77,6 +78,7 @@ export class ChatCompletionsService {
               tools,
               overrides: overridesOf(body, model),
               streamed: body.stream === true,
+              answerFormat: answerFormatOf(body.response_format),
             }),
           )
         : await this.begin(body, headers, request as TurnRequest, model, tools);
@@ -141,6 +143,7 @@ export class ChatCompletionsService {
       overrides: overridesOf(body, model),
       streamed: body.stream === true,
       tools,
+      answerFormat: answerFormatOf(body.response_format),
     });
     return started(run);
   }

@@ -5,6 +5,7 @@ import {
   type ToolMode,
   type TurnTools,
 } from '../agent/client-tools';
+import type { AnswerFormat } from '../agent/structured-output';
 import { AppError, invalidRequest } from '../common/errors/app-error';
 import type {
   ChatMessageDto,
@@ -129,7 +130,7 @@ export function turnToolsOf(
     client: (body.tools ?? []).map((t) => ({
       name: t.function.name,
       ...(t.function.description ? { description: t.function.description } : {}),
-      parameters: (t.function.parameters ?? { type: 'object', properties: {} }),
+      parameters: t.function.parameters ?? { type: 'object', properties: {} },
       ...(t.function.strict ? { strict: true } : {}),
     })),
     choice: toolChoiceOf(body.tool_choice),
@@ -153,4 +154,20 @@ function toolChoiceOf(choice: CreateChatCompletionDto['tool_choice']): ToolChoic
   if (!choice) return 'auto';
   if (typeof choice === 'string') return choice;
   return { name: choice.function.name };
+}
+
+/** `response_format` as the agent takes it; `text` (or none) leaves the answer free. */
+export function answerFormatOf(
+  format: CreateChatCompletionDto['response_format'],
+): AnswerFormat | undefined {
+  if (!format || format.type === 'text') return undefined;
+  if (format.type === 'json_object') return { type: 'json_object' };
+  const { name, description, schema, strict } = format.json_schema;
+  return {
+    type: 'json_schema',
+    name,
+    ...(description ? { description } : {}),
+    ...(schema ? { schema } : {}),
+    ...(strict ? { strict: true } : {}),
+  };
 }
