@@ -3,11 +3,13 @@
  *
  * Environment: `DATABASE_URL` (PostgreSQL server; a fresh database is created and dropped),
  * `BENCH_SCALE` (e.g. 0.3 for a quick run), `BENCH_CPU_PROF=<dir>` (V8 CPU profile of the server).
+ * Writes to bench/results/ (git-ignored); `npm run bench -- --write-docs` updates the committed
+ * bench/results.json, docs/benchmarks.md and docs/benchmarks-latency.svg.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir, totalmem, type } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { countTokens } from 'gpt-tokenizer';
 import { ensureBuilt } from '../test/support/built-server';
@@ -499,11 +501,27 @@ function targetsOf(r: BenchResults, database: 'postgres' | 'embedded'): Target[]
   ];
 }
 
+/**
+ * Where a run's figures go: `bench/results/` (git-ignored) by default, so a local run never
+ * touches committed files; with `--write-docs`, the committed bench/results.json,
+ * docs/benchmarks.md and docs/benchmarks-latency.svg.
+ */
+const WRITE_DOCS = process.argv.slice(2).includes('--write-docs');
+
 function write(results: BenchResults): void {
-  writeFileSync(join(ROOT, 'bench', 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
-  mkdirSync(join(ROOT, 'docs'), { recursive: true });
-  writeFileSync(join(ROOT, 'docs', 'benchmarks-latency.svg'), latencyChart(results));
-  writeFileSync(join(ROOT, 'docs', 'benchmarks.md'), markdown(results, 'benchmarks-latency.svg'));
+  const [json, docs] = WRITE_DOCS
+    ? [join(ROOT, 'bench'), join(ROOT, 'docs')]
+    : [join(ROOT, 'bench', 'results'), join(ROOT, 'bench', 'results')];
+  mkdirSync(json, { recursive: true });
+  mkdirSync(docs, { recursive: true });
+  const files = [
+    join(json, 'results.json'),
+    join(docs, 'benchmarks.md'),
+    join(docs, 'benchmarks-latency.svg'),
+  ];
+  writeFileSync(files[0], `${JSON.stringify(results, null, 2)}\n`);
+  writeFileSync(files[2], latencyChart(results));
+  writeFileSync(files[1], markdown(results, 'benchmarks-latency.svg'));
   console.log(`\n${consoleTable(tableRows(results))}\n`);
   console.log(
     `${results.machine.database} · ${results.machine.cpu} · ${results.machine.cores} cores · ` +
@@ -515,7 +533,9 @@ function write(results: BenchResults): void {
       ? 'Every target holds.'
       : `Targets not met: ${failing.map((x) => x.name).join(', ')}`,
   );
-  console.log('Wrote bench/results.json, docs/benchmarks.md, docs/benchmarks-latency.svg');
+  console.log(`Wrote ${files.map((f) => relative(ROOT, f)).join(', ')}`);
+  if (!WRITE_DOCS)
+    console.log('(npm run bench -- --write-docs updates the committed docs instead)');
 }
 
 main().catch((err: unknown) => {
