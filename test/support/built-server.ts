@@ -27,8 +27,21 @@ const mtime = (path: string) => {
  * CI builds first; locally this builds when `dist/main.js` is missing or older than `src/`,
  * once, even with several jest workers asking at the same time.
  */
+/** What dist/ is built from: the same inputs `npm start`'s freshness check (prestart) reads. */
+const newestInput = () =>
+  Math.max(
+    newestSource(join(ROOT, 'src')),
+    ...[
+      'package.json',
+      'package-lock.json',
+      'tsconfig.json',
+      'tsconfig.build.json',
+      'nest-cli.json',
+    ].map((file) => mtime(join(ROOT, file))),
+  );
+
 export function ensureBuilt(): void {
-  if (mtime(MAIN_JS) >= newestSource(join(ROOT, 'src'))) return;
+  if (mtime(MAIN_JS) >= newestInput()) return;
   const lock = join(ROOT, 'dist.build-lock');
   for (;;) {
     try {
@@ -36,11 +49,11 @@ export function ensureBuilt(): void {
       break;
     } catch {
       execFileSync('sleep', ['0.2']);
-      if (mtime(MAIN_JS) >= newestSource(join(ROOT, 'src'))) return;
+      if (mtime(MAIN_JS) >= newestInput()) return;
     }
   }
   try {
-    if (mtime(MAIN_JS) < newestSource(join(ROOT, 'src'))) {
+    if (mtime(MAIN_JS) < newestInput()) {
       execFileSync(
         process.execPath,
         [join(ROOT, 'node_modules', '@nestjs', 'cli', 'bin', 'nest.js'), 'build'],
