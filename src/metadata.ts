@@ -801,6 +801,14 @@ export default async () => {
                   '`{"type": "text"}` (default), `{"type": "json_object"}`, or\n`{"type": "json_schema", "name": \u2026, "schema": {\u2026}, "strict": true}`.',
               },
             },
+            ResponseReasoningDto: {
+              effort: {
+                required: false,
+                nullable: true,
+                description: "Overrides the profile's `reasoning_effort` for this turn.",
+                enum: ['none', 'minimal', 'low', 'medium', 'high', 'xhigh'],
+              },
+            },
             CreateResponseDto: {
               model: {
                 required: true,
@@ -896,6 +904,11 @@ export default async () => {
               text: {
                 required: false,
                 type: () => t['./responses/dto/create-response.dto'].ResponseTextConfigDto,
+                nullable: true,
+              },
+              reasoning: {
+                required: false,
+                type: () => t['./responses/dto/create-response.dto'].ResponseReasoningDto,
                 nullable: true,
               },
               metadata: {

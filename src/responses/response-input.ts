@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { TOOL_MODES, type ToolMode, type TurnTools } from '../agent/client-tools';
 import { AppError, invalidRequest } from '../common/errors/app-error';
-import { toTurnRequest, type TurnRequest } from '../chat-completions/chat-request';
+import { TOOLS_HEADER, toTurnRequest, type TurnRequest } from '../chat-completions/chat-request';
 import type {
   ChatMessageDto,
   ContentPart,
@@ -89,12 +90,20 @@ export function toResponseInput(body: CreateResponseDto): ResponseInput {
     }
   });
 
-  const hasUser = messages.some((m) => m.role === 'user');
-  if (!hasUser && functionOutputs.length === 0)
+  // Results after the last user message resume the turn that called them; earlier ones are
+  // history a stateless client replays, like its function_call items.
+  const lastUser = raw.findLastIndex(
+    (item) => (item.type ?? 'message') === 'message' && item.role === 'user',
+  );
+  const trailing = raw.slice(lastUser + 1).filter((item) => item.type === 'function_call_output');
+  const results = functionOutputs.slice(functionOutputs.length - trailing.length);
+  if (results.length > 0) return { turn: null, functionOutputs: results, items };
+  const hasUser = lastUser !== -1;
+  if (!hasUser)
     throw invalidRequest("input must contain a user message: it is the turn's input.", [
       { field: 'input', message: 'no user message' },
     ]);
-  return { turn: hasUser ? toTurnRequest(messages) : null, functionOutputs, items };
+  return { turn: toTurnRequest(messages), functionOutputs: [], items };
 }
 
 function contentOf(content: unknown, field: string): string | ContentPart[] {
@@ -150,8 +159,8 @@ const bad = (field: string, message: string) =>
   invalidRequest(`Invalid request: ${field} ${message}.`, [{ field, message }], field);
 
 /**
- * What this server cannot do with a request yet, refused with a clear 400 instead of being
- * ignored: tools other than functions, structured output formats.
+ * What this server cannot do with a request, refused with a clear 400 instead of being ignored:
+ * tools other than functions (hosted tools, MCP, custom grammars), structured output formats.
  */
 export function checkSupported(body: CreateResponseDto): void {
   for (const [i, tool] of (body.tools ?? []).entries()) {
@@ -161,16 +170,16 @@ export function checkSupported(body: CreateResponseDto): void {
         `Tool type ${JSON.stringify(tool.type)} is not supported: only function tools (executed by the client) are. The agent brings its own shell and file tools.`,
       );
   }
-  if (body.tools?.length)
-    throw unsupported(
-      'tools',
-      'Function tools are not supported on /v1/responses yet: the agent uses its own tools.',
-    );
   const choice = body.tool_choice;
-  if (choice !== undefined && choice !== null && choice !== 'auto' && choice !== 'none')
+  if (
+    choice !== undefined &&
+    choice !== null &&
+    !['auto', 'none', 'required'].includes(choice as string) &&
+    !(typeof choice === 'object' && choice.type === 'function' && typeof choice.name === 'string')
+  )
     throw unsupported(
       'tool_choice',
-      'tool_choice needs function tools, which this request has none of.',
+      'tool_choice must be "auto", "none", "required" or {"type": "function", "name": …}.',
     );
   const format = body.text?.format?.type;
   if (format !== undefined && format !== 'text')
@@ -182,3 +191,47 @@ export function checkSupported(body: CreateResponseDto): void {
 
 const unsupported = (param: string, message: string) =>
   new AppError('invalid', 'responses.unsupported', message, { param });
+
+/**
+ * The request's function tools as the client-tools bridge takes them; the mode (server, client or
+ * both) comes from `X-OpenHands-Tools`, else the profile's `tool_mode`, else both.
+ */
+export function turnToolsOf(
+  body: CreateResponseDto,
+  header: string | undefined,
+  profileMode: ToolMode | null | undefined,
+): TurnTools {
+  const choice = body.tool_choice;
+  return {
+    mode: toolModeOf(header) ?? profileMode ?? 'both',
+    client: (body.tools ?? []).map((t, i) => {
+      if (typeof t.name !== 'string' || !t.name)
+        throw bad(`tools[${i}].name`, 'must be a non-empty string');
+      return {
+        name: t.name,
+        ...(typeof t.description === 'string' ? { description: t.description } : {}),
+        parameters: t.parameters ?? { type: 'object', properties: {} },
+        ...(t.strict === true ? { strict: true } : {}),
+      };
+    }),
+    choice:
+      choice === 'none' || choice === 'required'
+        ? choice
+        : typeof choice === 'object' && choice !== null
+          ? { name: String(choice.name) }
+          : 'auto',
+    parallel: body.parallel_tool_calls !== false,
+  };
+}
+
+function toolModeOf(header: string | undefined): ToolMode | null {
+  if (header === undefined || header.trim() === '') return null;
+  const value = header.trim().toLowerCase();
+  if ((TOOL_MODES as readonly string[]).includes(value)) return value as ToolMode;
+  throw new AppError(
+    'invalid',
+    'responses.invalid_tools_mode',
+    `${TOOLS_HEADER} must be one of ${TOOL_MODES.join(', ')}.`,
+    { param: TOOLS_HEADER },
+  );
+}

@@ -1,4 +1,5 @@
 import type { AgentEvent, TurnOutcome } from '../agent/agent-events';
+import type { PendingToolCall } from '../agent/client-tools';
 import { failureOf } from '../chat-completions/completion-renderer';
 import { stepLine } from '../chat-completions/step-lines';
 import type { TurnUsage } from '../conversations/conversation-events';
@@ -199,6 +200,7 @@ export class ResponseRenderer {
     if (outcome.answer && !outputTextOf(this.output).includes(outcome.answer.trim()))
       this.text(`\n\n${outcome.answer}`);
     this.closeItem();
+    for (const call of outcome.toolCalls ?? []) this.functionCall(call);
     const r = this.response;
     const failure = failureOf(outcome);
     r.status = statusOf(outcome);
@@ -216,6 +218,31 @@ export class ResponseRenderer {
           ? 'response.incomplete'
           : 'response.failed';
     this.send(type, { response: this.snapshot });
+  }
+
+  /** A call of the client's function tool: the turn paused on it; the client answers with its output. */
+  private functionCall(call: PendingToolCall): void {
+    const item = {
+      id: itemId('fc'),
+      type: 'function_call',
+      status: 'in_progress',
+      call_id: call.id,
+      name: call.name,
+      arguments: '',
+    };
+    const index = this.output.length;
+    this.output.push(item);
+    this.send('response.output_item.added', { output_index: index, item: structuredClone(item) });
+    const at = { item_id: item.id, output_index: index };
+    this.send('response.function_call_arguments.delta', { ...at, delta: call.arguments });
+    this.send('response.function_call_arguments.done', {
+      ...at,
+      name: call.name,
+      arguments: call.arguments,
+    });
+    item.arguments = call.arguments;
+    item.status = 'completed';
+    this.send('response.output_item.done', { output_index: index, item: structuredClone(item) });
   }
 
   private send(type: string, body: Record<string, unknown>): void {

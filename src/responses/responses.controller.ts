@@ -8,20 +8,23 @@ import {
   Param,
   Post,
   Query,
+  Req,
   Res,
 } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import {
   ApiBadRequestResponse,
   ApiConflictResponse,
+  ApiHeader,
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiProduces,
   ApiResponse,
   ApiTags,
 } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
 import { PinoLogger } from 'nestjs-pino';
+import { TOOLS_HEADER } from '../chat-completions/chat-request';
 import { CONVERSATION_HEADER } from '../chat-completions/conversation-resolver';
 import { ApiSessionAuth } from '../common/auth/api-key-auth.decorator';
 import { chatConfig } from '../config/chat.config';
@@ -66,6 +69,12 @@ export class ResponsesController {
       },
     },
   })
+  @ApiHeader({
+    name: TOOLS_HEADER,
+    required: false,
+    description:
+      "Which tools the model gets: `server` (the agent's workspace tools), `client` (the request's function tools only) or `both` (default: the profile's `tool_mode`, else both).",
+  })
   @ApiBadRequestResponse({
     description:
       'Invalid request, or an unsupported tool type or text format (OpenAI error shape).',
@@ -75,8 +84,12 @@ export class ResponsesController {
   })
   @ApiConflictResponse({ description: 'The conversation is running a turn (`conversation_busy`).' })
   @ApiResponse({ status: 502, description: 'The LLM provider failed after retries.' })
-  async create(@Body() body: CreateResponseDto, @Res() res: Response): Promise<void> {
-    const started = await this.responses.create(body);
+  async create(
+    @Body() body: CreateResponseDto,
+    @Req() req: Request,
+    @Res() res: Response,
+  ): Promise<void> {
+    const started = await this.responses.create(body, req.headers);
     res.setHeader(CONVERSATION_HEADER, started.conversationId);
     this.log.assign({ conversation_id: started.conversationId, response_id: started.id });
     const background = body.background === true;

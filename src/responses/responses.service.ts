@@ -1,20 +1,23 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
+import type { AgentRun } from '../agent/agent-run';
 import { AgentRunner } from '../agent/agent-runner';
-import { titleOf } from '../chat-completions/chat-request';
+import { ClientToolBridge } from '../agent/client-tool-bridge';
+import type { TurnTools } from '../agent/client-tools';
+import { titleOf, TOOLS_HEADER, type TurnRequest } from '../chat-completions/chat-request';
 import { failureOf } from '../chat-completions/completion-renderer';
 import { seedOf } from '../chat-completions/conversation-resolver';
 import { AppError } from '../common/errors/app-error';
 import { agentConfig } from '../config/agent.config';
 import { ActiveTurns, type CancelReason } from '../conversations/active-turns';
 import { ConversationsService } from '../conversations/conversations.service';
-import type { LlmRequest } from '../models/llm-types';
+import type { LlmRequest, ResolvedModel } from '../models/llm-types';
 import { ModelsService } from '../models/models.service';
 import type { CreateResponseDto } from './dto/create-response.dto';
 import type { DeletedResponseDto, ResponseDto, ResponseInputItemListDto } from './dto/response.dto';
 import type { InputItemsQueryDto } from './dto/response-queries.dto';
-import { checkSupported, itemId, toResponseInput } from './response-input';
+import { checkSupported, itemId, toResponseInput, turnToolsOf } from './response-input';
 import {
   ResponseRenderer,
   TERMINAL_EVENTS,
@@ -66,12 +69,16 @@ export class ResponsesService {
     private readonly models: ModelsService,
     private readonly conversations: ConversationsService,
     private readonly agent: AgentRunner,
+    private readonly bridge: ClientToolBridge,
     private readonly active: ActiveTurns,
     private readonly repo: ResponsesRepository,
     @Inject(agentConfig.KEY) private readonly limits: ConfigType<typeof agentConfig>,
   ) {}
 
-  async create(body: CreateResponseDto): Promise<StartedResponse> {
+  async create(
+    body: CreateResponseDto,
+    headers: Record<string, string | string[] | undefined> = {},
+  ): Promise<StartedResponse> {
     checkSupported(body);
     const store = body.store !== false;
     if (body.background && !store)
@@ -89,16 +96,12 @@ export class ResponsesService {
         { param: 'conversation' },
       );
     const input = toResponseInput(body);
-    if (input.functionOutputs.length > 0)
-      throw new AppError(
-        'invalid',
-        'responses.unsupported',
-        'function_call_output items need function tools, which /v1/responses does not support yet.',
-        { param: 'input' },
-      );
-    const request = input.turn!;
     const model = await this.models.resolve(body.model);
-    const target = await this.targetOf(body);
+    const tools = turnToolsOf(body, headerOf(headers, TOOLS_HEADER), model.config.tool_mode);
+    this.bridge.check(tools);
+    const resuming = input.functionOutputs.length > 0;
+    const target = await this.targetOf(body, resuming);
+    const overrides = overridesOf(body, model);
 
     const release = this.active.tryReserve(this.limits.maxConcurrentTurns);
     if (!release)
@@ -109,39 +112,28 @@ export class ResponsesService {
         { headers: { 'Retry-After': '1' } },
       );
     try {
-      const journal = await this.conversations.beginTurn({
-        conversationId: target.conversationId,
-        profileName: model.profileName,
-        model: model.model,
-        create: target.create && {
-          title: titleOf(request.input.text),
-          systemPromptSuffix: request.systemText,
-          seed: seedOf(request),
-          ifMissing: target.create.ifMissing,
-        },
-        input: {
-          kind: 'user_message',
-          source: 'user',
-          payload: {
-            text: request.input.text,
-            ...(request.input.images.length ? { images: request.input.images } : {}),
-          },
-        },
-      });
-      const run = this.agent.start({
-        journal,
-        model,
-        overrides: overridesOf(body),
-        streamed: body.stream === true,
-      });
+      const run = resuming
+        ? await this.bridge.resume({
+            conversationId: target?.conversationId,
+            model,
+            results: input.functionOutputs.map((r) => ({
+              toolCallId: r.call_id,
+              output: r.output,
+            })),
+            tools,
+            overrides,
+            streamed: body.stream === true,
+          })
+        : await this.begin(body, input.turn!, model, tools, overrides, target!);
       const id = itemId('resp');
-      const response = initialResponse(id, body, run.conversationId, target.previousResponseId);
+      const previousResponseId = target?.previousResponseId ?? null;
+      const response = initialResponse(id, body, run.conversationId, previousResponseId);
       let ready: Promise<void> = Promise.resolve();
       if (store) {
         ready = this.repo.insert({
           id,
           conversationId: run.conversationId,
-          previousResponseId: target.previousResponseId,
+          previousResponseId,
           background: body.background === true,
           body: response,
           inputItems: input.items,
@@ -199,12 +191,48 @@ export class ResponsesService {
     }
   }
 
-  /** Which conversation the response continues, or a new one. */
-  private async targetOf(body: CreateResponseDto): Promise<{
-    conversationId: string;
-    create?: { ifMissing: boolean };
-    previousResponseId: string | null;
-  }> {
+  /** Starts a new turn in the target conversation (created when new), as chat completions do. */
+  private async begin(
+    body: CreateResponseDto,
+    request: TurnRequest,
+    model: ResolvedModel,
+    tools: TurnTools,
+    overrides: LlmRequest['overrides'],
+    target: Target,
+  ): Promise<AgentRun> {
+    const journal = await this.conversations.beginTurn({
+      conversationId: target.conversationId,
+      profileName: model.profileName,
+      model: model.model,
+      create: target.create && {
+        title: titleOf(request.input.text),
+        systemPromptSuffix: request.systemText,
+        seed: seedOf(request),
+        ifMissing: target.create.ifMissing,
+      },
+      input: {
+        kind: 'user_message',
+        source: 'user',
+        payload: {
+          text: request.input.text,
+          ...(request.input.images.length ? { images: request.input.images } : {}),
+        },
+      },
+    });
+    return this.agent.start({
+      journal,
+      model,
+      overrides,
+      streamed: body.stream === true,
+      tools,
+    });
+  }
+
+  /**
+   * Which conversation the response continues, or a new one. Function call results without
+   * either name no conversation: the bridge finds the one waiting for those calls.
+   */
+  private async targetOf(body: CreateResponseDto, resuming: boolean): Promise<Target | null> {
     if (body.previous_response_id) {
       const previous = await this.repo.find(body.previous_response_id);
       if (!previous) throw responseNotFound(body.previous_response_id, 'previous_response_id');
@@ -232,6 +260,7 @@ export class ResponsesService {
         previousResponseId: null,
       };
     }
+    if (resuming) return null;
     return { conversationId: randomUUID(), create: { ifMissing: false }, previousResponseId: null };
   }
 
@@ -479,12 +508,30 @@ function initialResponse(
   };
 }
 
-function overridesOf(body: CreateResponseDto): LlmRequest['overrides'] {
+/** Sampling settings of the request; its token limit clamped to the profile's `max_output_tokens`. */
+function overridesOf(body: CreateResponseDto, model: ResolvedModel): LlmRequest['overrides'] {
+  const asked = body.max_output_tokens ?? undefined;
+  const cap = model.config.max_output_tokens ?? undefined;
   return {
     temperature: body.temperature ?? undefined,
     topP: body.top_p ?? undefined,
-    maxOutputTokens: body.max_output_tokens ?? undefined,
+    maxOutputTokens: asked !== undefined && cap !== undefined ? Math.min(asked, cap) : asked,
+    reasoningEffort: body.reasoning?.effort ?? undefined,
   };
+}
+
+interface Target {
+  conversationId: string;
+  create?: { ifMissing: boolean };
+  previousResponseId: string | null;
+}
+
+function headerOf(
+  headers: Record<string, string | string[] | undefined>,
+  name: string,
+): string | undefined {
+  const value = headers[name.toLowerCase()];
+  return (Array.isArray(value) ? value[0] : value)?.trim();
 }
 
 export const responseNotFound = (id: string, param?: string) =>

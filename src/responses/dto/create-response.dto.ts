@@ -1,7 +1,9 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
 import {
   IsArray,
   IsBoolean,
+  IsIn,
   IsInt,
   IsNumber,
   IsObject,
@@ -12,6 +14,7 @@ import {
   Min,
   MinLength,
   ValidateBy,
+  ValidateNested,
   type ValidationOptions,
 } from 'class-validator';
 import { ApiExample } from '../../common/http/openapi-document';
@@ -76,9 +79,18 @@ export class ResponseTextConfigDto {
   format?: Record<string, unknown> | null;
 }
 
+/** `reasoning`: the effort of reasoning models. */
+@ApiExample({ effort: 'medium' })
+export class ResponseReasoningDto {
+  /** Overrides the profile's `reasoning_effort` for this turn. */
+  @IsOptional()
+  @IsIn(['none', 'minimal', 'low', 'medium', 'high', 'xhigh'])
+  effort?: 'none' | 'minimal' | 'low' | 'medium' | 'high' | 'xhigh' | null;
+}
+
 /**
  * The OpenAI Responses request. One response is one agent turn of a conversation. Fields not
- * listed (`include`, `reasoning`, `truncation`, `user`, `prompt_cache_key`, `service_tier`, …) are
+ * listed (`include`, `truncation`, `user`, `prompt_cache_key`, `service_tier`, …) are
  * accepted and ignored.
  */
 @ApiExample({
@@ -192,6 +204,12 @@ export class CreateResponseDto {
   @IsOptional()
   @IsObject()
   text?: ResponseTextConfigDto | null;
+
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => ResponseReasoningDto)
+  reasoning?: ResponseReasoningDto | null;
 
   /** Up to 16 string values, stored with the response and returned with it. */
   @ApiPropertyOptional({ type: 'object', additionalProperties: { type: 'string' } })
