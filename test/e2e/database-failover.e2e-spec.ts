@@ -177,7 +177,7 @@ suite('database restarts under running turns (private PostgreSQL)', () => {
 
   it('never reports success for a turn whose end could not be saved, and shows it failed once the database is back', async () => {
     // Short leases here: the turn's end write is retried while the lease holds, then gives up.
-    const c = await replica('c', { OH_LEASE_TTL_S: '2' });
+    const c = await replica('c', { OH_LEASE_TTL_S: '3' });
     const streamedId = randomUUID();
     const release = gatedReply('An answer that cannot be saved.');
     const streamed = await streamTurn(c, streamedId, 'stream it');
