@@ -4,7 +4,10 @@ import { LanguageModelFactory } from './language-model.factory';
 import { ModelsService } from './models.service';
 
 describe(ModelsService.name, () => {
-  const profiles = { resolve: jest.fn<Promise<ResolvedProfile | null>, [string]>() };
+  const profiles = {
+    resolve: jest.fn<Promise<ResolvedProfile | null>, [string]>(),
+    list: jest.fn<Promise<ResolvedProfile[]>, []>(),
+  };
   const sut = new ModelsService(profiles as unknown as ProfilesService, new LanguageModelFactory());
   const profile = (over: Partial<ResolvedProfile> = {}): ResolvedProfile => ({
     name: 'work',
@@ -76,13 +79,17 @@ describe(ModelsService.name, () => {
 
   it('answers 404 model_not_found for a missing profile or a foreign model id', async () => {
     profiles.resolve.mockResolvedValue(null);
+    profiles.list.mockResolvedValue([profile({ name: 'work' }), profile({ name: 'home' })]);
     await expect(sut.resolve('openhands_gone')).rejects.toMatchObject({
       status: 404,
       code: 'models.model_not_found',
     });
+    await expect(sut.resolve('openhands_gone')).rejects.toThrow(
+      "Models: 'openhands_home', 'openhands_work'",
+    );
     await expect(sut.resolve('gpt-4o')).rejects.toMatchObject({ status: 404 });
     await expect(sut.resolve('openhands_')).rejects.toMatchObject({ status: 404 });
-    expect(profiles.resolve).toHaveBeenCalledTimes(1);
+    expect(profiles.resolve).toHaveBeenCalledTimes(2);
   });
 
   it('answers 400 for a profile that cannot work', async () => {
