@@ -207,6 +207,10 @@ export class AgentRunner {
     };
     const hash = transcriptHash(
       transcriptOf([...journal.history, { ...turnEnd, id: '', seq: 0, createdAt: '' }]),
+      {
+        system: journal.conversation.systemPromptSuffix,
+        tools: (turn.tools?.client ?? []).map((t) => t.name),
+      },
     );
     const step = ending.step ?? { events: [], calls: [] };
     // The client hears of success only once the turn's end is committed.

@@ -111,6 +111,7 @@ export class ChatCompletionsService {
       metadata: body.metadata,
       profileName: model.profileName,
       request,
+      toolNames: tools.client.map((t) => t.name),
     });
     const journal = await this.conversations.beginTurn({
       conversationId: selection.conversationId,

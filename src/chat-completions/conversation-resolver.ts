@@ -22,6 +22,8 @@ export interface ResolveInput {
   metadata: Record<string, unknown> | null | undefined;
   profileName: string;
   request: TurnRequest;
+  /** The names of the client's tools (part of what identifies a chat). */
+  toolNames?: string[];
 }
 
 /** Which conversation a turn runs in, and how it got there. */
@@ -77,7 +79,10 @@ export class ConversationResolver {
     }
 
     if (request.prior.some((m) => m.role === 'assistant')) {
-      const hash = transcriptHash(clientTranscript(request));
+      const hash = transcriptHash(clientTranscript(request), {
+        system: request.systemText,
+        tools: input.toolNames ?? [],
+      });
       const match = hash
         ? await this.conversations.findByTranscript(input.profileName, hash)
         : null;

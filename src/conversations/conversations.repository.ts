@@ -449,10 +449,14 @@ export class ConversationsRepository {
     );
   }
 
-  /** The most recently active conversation of a profile whose transcript hashes to `hash`. */
+  /**
+   * The most recently active conversation of a profile whose transcript hashes to `hash`, unless
+   * it is running a turn: a look-alike request then forks rather than taking it over (or a 409).
+   */
   async findByTranscriptHash(profileName: string, hash: string): Promise<string | null> {
     const rows = await this.db.query<{ id: string }[]>(
       `SELECT id FROM conversations WHERE profile_name = $1 AND transcript_hash = $2
+         AND execution_status <> 'running'
        ORDER BY updated_at DESC LIMIT 1`,
       [profileName, hash],
     );

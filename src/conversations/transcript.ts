@@ -42,7 +42,22 @@ function toEntry(event: StoredEvent): TranscriptEntry | null {
   return null;
 }
 
-export function transcriptHash(entries: readonly TranscriptEntry[]): string | null {
+/** What else makes two chats the same chat: the client's system text and its tools' names. */
+export interface TranscriptContext {
+  system: string | null;
+  tools: readonly string[];
+}
+
+/**
+ * The hash a resent history is matched by. The client's system prompt and tool names are part of
+ * it: two chats with the same first exchange but another system prompt (or another client) are
+ * different chats, and a background request with its own system prompt matches none.
+ */
+export function transcriptHash(
+  entries: readonly TranscriptEntry[],
+  context: TranscriptContext = { system: null, tools: [] },
+): string | null {
   if (entries.length === 0) return null;
-  return createHash('sha256').update(JSON.stringify(entries)).digest('hex');
+  const key = [normalizeText(context.system ?? ''), [...context.tools].sort(), entries];
+  return createHash('sha256').update(JSON.stringify(key)).digest('hex');
 }

@@ -141,6 +141,7 @@ describe('conversation continuity without the header', () => {
     expect(second.id).toBe(first.id);
     const third = await turn(
       [
+        { role: 'system', content: 'Be brief.' }, // the system prompt is part of the match
         { role: 'user', content: 'Name a colour' },
         { role: 'assistant', content: 'Teal.' },
         { role: 'user', content: 'Another' },
