@@ -18,9 +18,10 @@ import { AppError } from '../common/errors/app-error';
 import { chatConfig } from '../config/chat.config';
 import { MetricsService } from '../metrics/metrics.service';
 import { STEP_RENDERINGS, type StepRendering } from '../config/env.schema';
-import { ChatCompletionsService } from './chat-completions.service';
+import { ChatCompletionsService, type StartedTurn } from './chat-completions.service';
 import { TOOLS_HEADER } from './chat-request';
-import { completionOf, failureOf } from './completion-renderer';
+import { resultOf } from './completion-renderer';
+import { IdempotencyService, IDEMPOTENCY_HEADER, type StoredResult } from './idempotency';
 import { CHAT_ID_HEADERS, CONVERSATION_HEADER } from './conversation-resolver';
 import { ChatCompletionDto } from './dto/chat-completion.dto';
 import { CreateChatCompletionDto } from './dto/create-chat-completion.dto';
@@ -36,6 +37,7 @@ export class ChatCompletionsController {
     private readonly chat: ChatCompletionsService,
     private readonly metrics: MetricsService,
     private readonly log: PinoLogger,
+    private readonly idempotency: IdempotencyService,
     @Inject(chatConfig.KEY) private readonly config: ConfigType<typeof chatConfig>,
   ) {}
 
@@ -71,6 +73,12 @@ export class ChatCompletionsController {
     description: `A client chat id (also ${CHAT_ID_HEADERS.slice(1).join(', ')}): its conversation is continued.`,
   })
   @ApiHeader({
+    name: IDEMPOTENCY_HEADER,
+    required: false,
+    description:
+      'A key of your choice (1-255 characters) that makes retries safe: a request repeated with the same key is attached to the turn in flight, or answered with the stored result of the finished one (for OH_IDEMPOTENCY_TTL_S), on any replica; the turn goes on if the client disconnects. The same key with a different body is a 400.',
+  })
+  @ApiHeader({
     name: PROGRESS_HEADER,
     required: false,
     description:
@@ -97,13 +105,40 @@ export class ChatCompletionsController {
     @Res() res: Response,
   ): Promise<void> {
     const rendering = this.renderingOf(progress);
-    const turn = await this.chat.start(body, req.headers);
+    const admission = await this.idempotency.admit(req.body, req.headers, body.model);
+    if (admission.kind === 'repeat') {
+      this.sendRepeat(await admission.result, body, res);
+      return;
+    }
+    const claim = admission.kind === 'new' ? admission : null;
+    let turn: StartedTurn;
+    try {
+      turn = await this.chat.start(body, req.headers);
+    } catch (err) {
+      claim?.drop(); // no turn ran: a retry may start one
+      throw err;
+    }
+    claim?.started(turn.conversationId);
+    // one result for this request and for its repeats (the same completion id)
+    const result = turn.outcome.then((outcome) => ({
+      outcome,
+      result: resultOf(outcome, body.model, turn.conversationId),
+    }));
+    void result.then(
+      ({ outcome, result: r }) => {
+        // a cancelled turn, or a 429 before anything happened, is not worth repeating: a retry runs
+        if (outcome.reason === 'cancelled' || r.status === 429) claim?.drop();
+        else claim?.finish(r);
+      },
+      () => claim?.drop(),
+    );
     if (turn.conversationId) {
       res.setHeader(CONVERSATION_HEADER, turn.conversationId);
       this.log.assign({ conversation_id: turn.conversationId }); // every later line of this request
     }
     res.on('close', () => {
-      if (!res.writableFinished) turn.cancel('client_disconnected');
+      // with an Idempotency-Key the client will ask again: the turn goes on for it to attach to
+      if (!res.writableFinished && !claim?.explicit) turn.cancel('client_disconnected');
     });
 
     if (body.stream) {
@@ -119,13 +154,34 @@ export class ChatCompletionsController {
       return;
     }
     for await (const _ of turn.events); // the body waits for the turn's end
-    const outcome = await turn.outcome;
-    const failure = failureOf(outcome);
-    if (failure) {
-      res.setHeader('x-should-retry', 'false'); // the turn ran; a blind retry would run another one
-      throw failure;
+    const { result: r } = await result;
+    res.status(r.status).set(r.headers).json(r.body);
+  }
+
+  /** The result of the same request's earlier turn, as this request asked for it (JSON or SSE). */
+  private sendRepeat(result: StoredResult, body: CreateChatCompletionDto, res: Response): void {
+    if (result.conversationId) res.setHeader(CONVERSATION_HEADER, result.conversationId);
+    res.setHeader('x-openhands-repeated', 'true');
+    if (!body.stream || result.status !== 200) {
+      res.status(result.status).set(result.headers).json(result.body);
+      return;
     }
-    res.json(completionOf(outcome, body.model));
+    const completion = result.body as ChatCompletionDto;
+    const choice = completion.choices[0];
+    const chunk = (delta: object, finish: string | null, extra: object = {}) =>
+      `data: ${JSON.stringify({ id: completion.id, object: 'chat.completion.chunk', created: completion.created, model: completion.model, choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }], ...extra })}\n\n`;
+    res.status(200).set({
+      'Content-Type': 'text/event-stream; charset=utf-8',
+      'Cache-Control': 'no-cache',
+    });
+    res.write(chunk({ role: 'assistant', content: choice.message.content }, null));
+    res.write(chunk({}, choice.finish_reason));
+    if (body.stream_options?.include_usage) {
+      res.write(
+        `data: ${JSON.stringify({ id: completion.id, object: 'chat.completion.chunk', created: completion.created, model: completion.model, choices: [], usage: completion.usage })}\n\n`,
+      );
+    }
+    res.end('data: [DONE]\n\n');
   }
 
   private renderingOf(header: string | undefined): StepRendering {

@@ -7,10 +7,16 @@ import { ChatCompletionsController } from './chat-completions.controller';
 import { BackgroundTaskRunner } from './background-task-runner';
 import { ChatCompletionsService } from './chat-completions.service';
 import { ConversationResolver } from './conversation-resolver';
+import { IdempotencyService } from './idempotency';
 
 @Module({
   imports: [AgentModule, ConversationsModule, ModelsModule, MetricsModule],
   controllers: [ChatCompletionsController],
-  providers: [ChatCompletionsService, ConversationResolver, BackgroundTaskRunner],
+  providers: [
+    ChatCompletionsService,
+    ConversationResolver,
+    BackgroundTaskRunner,
+    IdempotencyService,
+  ],
 })
 export class ChatCompletionsModule {}

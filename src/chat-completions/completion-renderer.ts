@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { TurnOutcome } from '../agent/agent-events';
 import { AppError } from '../common/errors/app-error';
+import { openAiErrorBody } from '../common/errors/error-body';
+import { LlmCallError } from '../models/llm-errors';
+import type { StoredResult } from './idempotency';
 import type { TurnUsage } from '../conversations/conversation-events';
 import type { ChatCompletionDto, CompletionUsageDto, ToolCallDto } from './dto/chat-completion.dto';
 
@@ -72,5 +75,38 @@ export function completionOf(outcome: TurnOutcome, model: string): ChatCompletio
     ],
     usage: usageOf(outcome.usage),
     system_fingerprint: null,
+  };
+}
+
+/**
+ * What a non-streamed request answers for a turn: the completion, or its failure as an OpenAI
+ * error (with `x-should-retry: false`: the turn ran, a blind retry would run another one). An
+ * upstream 429 before the turn did anything is a 429 with `Retry-After` instead: safe to retry.
+ */
+export function resultOf(
+  outcome: TurnOutcome,
+  model: string,
+  conversationId: string | null,
+): StoredResult {
+  const failure = failureOf(outcome);
+  if (!failure) {
+    return { status: 200, body: completionOf(outcome, model), headers: {}, conversationId };
+  }
+  const nothingDone = outcome.usage.prompt_tokens === 0 && outcome.usage.completion_tokens === 0;
+  if (failure instanceof LlmCallError && failure.category === 'rate_limit' && nothingDone) {
+    const seconds = Math.max(1, Math.ceil((failure.retryAfterMs ?? 1_000) / 1_000));
+    const limited = new AppError('rate_limited', failure.code, failure.message);
+    return {
+      status: 429,
+      body: openAiErrorBody(limited),
+      headers: { 'Retry-After': String(seconds) },
+      conversationId,
+    };
+  }
+  return {
+    status: failure.status,
+    body: openAiErrorBody(failure),
+    headers: { ...failure.meta.headers, 'x-should-retry': 'false' },
+    conversationId,
   };
 }

@@ -6,6 +6,7 @@ export const chatConfig = registerAs('chat', () => {
   return {
     stepRendering: env.OH_STEP_RENDERING,
     keepaliveMs: Math.round(env.OH_KEEPALIVE_S * 1000),
+    idempotencyTtlMs: Math.round(env.OH_IDEMPOTENCY_TTL_S * 1000),
   };
 });
 

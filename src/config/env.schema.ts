@@ -203,6 +203,12 @@ export class EnvSchema {
   @Max(10)
   OH_LLM_TIMEOUT_RETRIES = 1;
 
+  /** Seconds the result of a request sent with an `Idempotency-Key` is kept for its retries. */
+  @Transform(toNumber)
+  @Min(1)
+  @Max(30 * 86_400)
+  OH_IDEMPOTENCY_TTL_S = 86_400;
+
   /** Seconds of silence on a stream before a `: keepalive` comment goes out. */
   @Transform(toNumber)
   @Min(0.01)

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import OpenAI from 'openai';
 import { createTestApp, type TestApp } from '../support/create-test-app';
 import { FakeLlmServer, fakeReply, type FakeReply } from '../support/fake-llm-server';
@@ -46,7 +47,11 @@ describe('upstream faults', () => {
   /** A non-streaming turn that must fail; the client's error. */
   async function failing(model: string, headers: Record<string, string> = {}): Promise<ApiError> {
     const error = await t.openai.chat.completions
-      .create({ model, messages: [{ role: 'user', content: 'hello' }] }, { headers })
+      // a conversation of its own: an identical request right after a failure would get that failure
+      .create(
+        { model, messages: [{ role: 'user', content: 'hello' }] },
+        { headers: { [HEADER]: randomUUID(), ...headers } },
+      )
       .then(
         () => null,
         (e: unknown) => e,
@@ -56,7 +61,7 @@ describe('upstream faults', () => {
   }
 
   /** The conversation the failed turn ran in recorded the failure and takes the next turn. */
-  async function expectRecovers(id: string, model = 'openhands_faulty') {
+  async function expectRecovers(id: string, model = 'openhands_faulty', asked = 'hello') {
     const failed = await (await t.request(`/api/conversations/${id}`)).json();
     expect(failed.execution_status).toBe('error');
     const log = await (await t.request(`/api/conversations/${id}/events/search?kind=error`)).json();
@@ -72,7 +77,7 @@ describe('upstream faults', () => {
     // by a note of how it ended, never joined with the new one
     const sent = llm.lastRequest!.messages.map((m) => m.content);
     expect(sent.slice(-3)).toEqual([
-      'hello',
+      asked,
       expect.stringMatching(/^\[this request failed before an answer: .+\]$/),
       'and now?',
     ]);
@@ -86,9 +91,10 @@ describe('upstream faults', () => {
     ]
   >([
     [
-      '429 on every attempt → 502',
+      // nothing happened yet: safe to retry, so a 429 with Retry-After (a 502 once a step ran)
+      '429 on every attempt → 429',
       () => fakeReply.rateLimited(50, 'ms'),
-      { status: 502, type: 'upstream_error', code: 'upstream_rate_limited', says: /HTTP 429/ },
+      { status: 429, type: 'rate_limit_error', code: 'upstream_rate_limited', says: /HTTP 429/ },
     ],
     [
       '500 on every attempt → 502',
@@ -131,8 +137,14 @@ describe('upstream faults', () => {
       const attempts = expected.attempts ?? 3;
       expect(error.message).toContain(`after ${attempts} attempts`);
       expect(error.message).not.toContain('sk-upstream-faults-0000');
-      // the turn ran: a client must not blindly retry it (the openai client obeys this header)
-      expect(error.headers?.get('x-should-retry')).toBe('false');
+      // the turn ran: a client must not blindly retry it (the openai client obeys this header);
+      // after a 429 before anything happened it may, after Retry-After
+      if (expected.status === 429) {
+        expect(error.headers?.get('retry-after')).toBe('1');
+        expect(error.headers?.get('x-should-retry')).toBeNull();
+      } else {
+        expect(error.headers?.get('x-should-retry')).toBe('false');
+      }
       expect(llm.requests).toHaveLength(attempts); // bounded: num_retries + 1
       if (expected.status === 504) {
         // each attempt that timed out was aborted, not left open at the provider
@@ -152,7 +164,7 @@ describe('upstream faults', () => {
     });
     const res = await t.openai.chat.completions.create({
       model: 'openhands_faulty',
-      messages: [{ role: 'user', content: 'hello' }],
+      messages: [{ role: 'user', content: 'hello, after the wait' }],
     });
     expect(res.choices[0].message.content).toBe('After the wait.');
     expect(arrivals).toHaveLength(2);
@@ -162,7 +174,9 @@ describe('upstream faults', () => {
   it('fails at once when Retry-After asks for longer than the gateway waits', async () => {
     llm.setHandler(() => fakeReply.rateLimited(3600));
     const error = await failing('openhands_faulty');
-    expect(error).toMatchObject({ status: 502, code: 'upstream_rate_limited' });
+    // nothing ran: the provider's own wait goes to the client, which may retry after it
+    expect(error).toMatchObject({ status: 429, code: 'upstream_rate_limited' });
+    expect(error.headers?.get('retry-after')).toBe('3600');
     expect(llm.requests).toHaveLength(1);
     llm.setHandler(null);
     await expectRecovers(error.headers!.get(HEADER)!);
@@ -193,7 +207,7 @@ describe('upstream faults', () => {
       json: {
         model: 'openhands_faulty',
         stream: true,
-        messages: [{ role: 'user', content: 'hello' }],
+        messages: [{ role: 'user', content: 'hello, streamed' }],
       },
     });
     expect(res.status).toBe(200); // the headers went out before the provider failed
@@ -212,6 +226,6 @@ describe('upstream faults', () => {
     expect(llm.requests).toHaveLength(3);
 
     llm.setHandler(null);
-    await expectRecovers(res.headers.get(HEADER)!);
+    await expectRecovers(res.headers.get(HEADER)!, 'openhands_faulty', 'hello, streamed');
   });
 });
