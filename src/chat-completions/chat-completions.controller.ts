@@ -174,7 +174,19 @@ export class ChatCompletionsController {
       'Content-Type': 'text/event-stream; charset=utf-8',
       'Cache-Control': 'no-cache',
     });
-    res.write(chunk({ role: 'assistant', content: choice.message.content }, null));
+    const toolCalls = (choice.message as { tool_calls?: object[] }).tool_calls;
+    res.write(
+      chunk(
+        {
+          role: 'assistant',
+          content: choice.message.content,
+          ...(toolCalls?.length
+            ? { tool_calls: toolCalls.map((call, index) => ({ index, ...call })) }
+            : {}),
+        },
+        null,
+      ),
+    );
     res.write(chunk({}, choice.finish_reason));
     if (body.stream_options?.include_usage) {
       res.write(
