@@ -1,9 +1,12 @@
 import { Module } from '@nestjs/common';
 import { ConfigModule, type ConfigType } from '@nestjs/config';
+import { APP_INTERCEPTOR } from '@nestjs/core';
 import { LoggerModule } from 'nestjs-pino';
 import { AuthModule } from './auth/auth.module';
 import { loggingParams } from './common/http/logging';
 import { RateLimitModule } from './common/http/rate-limit.module';
+import { ObservabilityInterceptor } from './common/tracing/observability.interceptor';
+import { TracingShutdown } from './common/tracing/tracing-shutdown';
 import { agentConfig } from './config/agent.config';
 import { appConfig } from './config/app.config';
 import { authConfig } from './config/auth.config';
@@ -49,5 +52,6 @@ import { ResponsesModule } from './responses/responses.module';
     ResponsesModule,
     MetricsModule,
   ],
+  providers: [{ provide: APP_INTERCEPTOR, useClass: ObservabilityInterceptor }, TracingShutdown],
 })
 export class AppModule {}

@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import './common/tracing/register-tracing';
 import { resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { Logger } from '@nestjs/common';

@@ -55,6 +55,7 @@ import {
   type AnswerFormat,
 } from './structured-output';
 import { ToolRegistry, type PrepareResult } from './tools/tool-registry';
+import { traceTurn } from './turn-tracing';
 
 export interface StartTurn {
   journal: TurnJournal;
@@ -140,7 +141,7 @@ export class AgentRunner {
     const controller = new AbortController();
     const id = turn.journal.conversation.id;
     const ended = this.metrics.turnStarted();
-    const outcome = this.run(turn, controller, channel);
+    const outcome = traceTurn(turn, () => this.run(turn, controller, channel));
     void outcome.then(
       (o) => ended(o.reason),
       () => ended('error'),
@@ -463,7 +464,9 @@ export class AgentRunner {
         });
         if (!('error' in p)) await (workspace ??= mkdir(ctx.workspaceDir, { recursive: true }));
         const outcome =
-          'error' in p ? { output: p.error, isError: true } : await this.tools.execute(p, ctx);
+          'error' in p
+            ? { output: p.error, isError: true }
+            : await this.tools.execute(p, ctx, call.id);
         emit(
           await journal.append([
             {

@@ -14,6 +14,7 @@ import {
 import type { Request, Response } from 'express';
 import { PinoLogger } from 'nestjs-pino';
 import { ApiSessionAuth } from '../common/auth/api-key-auth.decorator';
+import { ApiObservabilityHeaders } from '../common/tracing/api-observability-headers.decorator';
 import { AppError } from '../common/errors/app-error';
 import { chatConfig } from '../config/chat.config';
 import { MetricsService } from '../metrics/metrics.service';
@@ -90,6 +91,7 @@ export class ChatCompletionsController {
     description:
       "Which tools the model gets: `server` (the workspace tools), `client` (the request's `tools`, run by the client), or `both`. Default: the profile's `tool_mode`, else `both`.",
   })
+  @ApiObservabilityHeaders()
   @ApiBadRequestResponse({ description: 'Invalid request (OpenAI error shape).' })
   @ApiNotFoundResponse({ description: 'Unknown model (`model_not_found`).' })
   @ApiConflictResponse({ description: 'The conversation is running a turn (`conversation_busy`).' })

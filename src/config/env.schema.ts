@@ -1,5 +1,16 @@
 import { Transform } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, IsUrl, Max, Min, MinLength } from 'class-validator';
+import {
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  IsUrl,
+  Matches,
+  Max,
+  Min,
+  MinLength,
+} from 'class-validator';
 
 const toInt = ({ value }: { value: unknown }) =>
   typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
@@ -14,6 +25,18 @@ const toNumber = ({ value }: { value: unknown }) =>
   typeof value === 'string' && value.trim() !== '' && !Number.isNaN(Number(value))
     ? Number(value)
     : value;
+
+const toBool = ({ value }: { value: unknown }) => {
+  const text = typeof value === 'string' ? value.trim().toLowerCase() : value;
+  return ['true', '1', 'yes', 'on'].includes(text as string)
+    ? true
+    : ['false', '0', 'no', 'off'].includes(text as string)
+      ? false
+      : value;
+};
+
+export const OTLP_PROTOCOLS = ['http/protobuf', 'http/json'] as const;
+export type OtlpProtocol = (typeof OTLP_PROTOCOLS)[number];
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -214,6 +237,37 @@ export class EnvSchema {
   @Min(0.01)
   @Max(300)
   OH_KEEPALIVE_S = 15;
+
+  /** OpenTelemetry: base URL of an OTLP/HTTP collector (`/v1/traces` is appended). Unset: no tracing. */
+  @IsOptional()
+  @IsUrl({ protocols: ['http', 'https'], require_tld: false, require_protocol: true })
+  OTEL_EXPORTER_OTLP_ENDPOINT?: string;
+
+  /** OpenTelemetry: the full URL traces are sent to (instead of the base URL above). */
+  @IsOptional()
+  @IsUrl({ protocols: ['http', 'https'], require_tld: false, require_protocol: true })
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?: string;
+
+  /** `http/protobuf` or `http/json`. */
+  @IsIn(OTLP_PROTOCOLS)
+  OTEL_EXPORTER_OTLP_PROTOCOL: OtlpProtocol = 'http/protobuf';
+
+  /** Headers of the export requests (`key=value,key2=value2`, values URL-encoded): a collector's token. */
+  @IsOptional()
+  @Matches(/^\s*[^=,\s]+\s*=[^,]*(,\s*[^=,\s]+\s*=[^,]*)*\s*$/, {
+    message: 'OTEL_EXPORTER_OTLP_HEADERS must be key=value pairs separated by commas',
+  })
+  OTEL_EXPORTER_OTLP_HEADERS?: string;
+
+  /** The `service.name` of the spans. */
+  @IsString()
+  @MinLength(1)
+  OTEL_SERVICE_NAME = 'agent-gateway';
+
+  /** Put prompt, completion and tool text into spans (`gen_ai.*.messages`, tool arguments and results). */
+  @Transform(toBool)
+  @IsBoolean()
+  OH_OTEL_CAPTURE_CONTENT = false;
 
   // Accepted and ignored: clients of the reference server set them.
   @IsOptional() @IsString() OH_ENABLE_VNC?: string;

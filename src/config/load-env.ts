@@ -89,7 +89,7 @@ export function parseAppEnv(raw: Record<string, string | undefined>): AppEnv {
 
 /** The service's own settings and anything that looks like a credential stay out of agent shells. */
 const NOT_FOR_SHELLS =
-  /^(OH_|SESSION_API_KEY$|DATABASE_URL$|PGLITE_|NODE_OPTIONS$|npm_)|KEY|SECRET|TOKEN|PASSW|CREDENTIAL/i;
+  /^(OH_|OTEL_|SESSION_API_KEY$|DATABASE_URL$|PGLITE_|NODE_OPTIONS$|npm_)|KEY|SECRET|TOKEN|PASSW|CREDENTIAL/i;
 
 function shellEnvOf(env: Record<string, string | undefined>): Record<string, string> {
   return Object.fromEntries(
@@ -100,7 +100,9 @@ function shellEnvOf(env: Record<string, string | undefined>): Record<string, str
 }
 
 function describe(error: ValidationError): string[] {
-  const value = /KEY|SECRET|URL/.test(error.property) ? '(hidden)' : JSON.stringify(error.value);
+  const value = /KEY|SECRET|URL|HEADERS|ENDPOINT/.test(error.property)
+    ? '(hidden)'
+    : JSON.stringify(error.value);
   const messages = Object.values(error.constraints ?? {});
   return messages.length > 0 ? [`${error.property}=${value}: ${messages.join('; ')}`] : [];
 }

@@ -13,6 +13,8 @@ import type {
   TokenUsage,
 } from './llm-types';
 import { priceCall } from './pricing';
+import { clean, failed, messagesAttribute, startSpan } from '../common/tracing/spans';
+import { parseModelName } from '../profiles/llm-providers';
 
 export interface LlmClientOptions {
   /** The first retry waits about this long (with jitter); each further one twice as long. */
@@ -71,7 +73,48 @@ export class LlmClient {
    * wait, then exactly one `finish` with the step's result. Throws `LlmCallError`, or the signal's
    * reason when aborted.
    */
+  /** One LLM step, in a `chat` span (GenAI conventions) around all of its attempts. */
   async *stream(request: LlmRequest): AsyncGenerator<LlmStreamPart, void, undefined> {
+    const { model, overrides } = request;
+    const parsed = parseModelName(model.model);
+    const span = startSpan(`chat ${parsed?.modelId ?? model.model}`, {
+      'gen_ai.operation.name': 'chat',
+      'gen_ai.provider.name': parsed?.provider,
+      'gen_ai.request.model': parsed?.modelId ?? model.model,
+      'gen_ai.request.temperature': overrides?.temperature ?? model.config.temperature ?? undefined,
+      'gen_ai.request.top_p': overrides?.topP ?? model.config.top_p ?? undefined,
+      'gen_ai.request.max_tokens':
+        overrides?.maxOutputTokens ?? model.config.max_output_tokens ?? undefined,
+      'openhands.profile': model.profileName,
+    });
+    try {
+      for await (const part of this.attempts(request)) {
+        if (part.type === 'retry') span.addEvent('retry', { attempt: part.attempt });
+        if (part.type === 'finish') {
+          const { result } = part;
+          span.setAttributes(
+            clean({
+              'gen_ai.response.model': result.responseModel,
+              'gen_ai.response.finish_reasons': [result.finishReason],
+              'gen_ai.usage.input_tokens': result.usage.promptTokens,
+              'gen_ai.usage.output_tokens': result.usage.completionTokens,
+              'gen_ai.usage.cache_read.input_tokens': result.usage.cacheReadTokens || undefined,
+              'openhands.cost_usd': result.costUsd,
+              'gen_ai.output.messages': messagesAttribute('assistant', result.text),
+            }),
+          );
+        }
+        yield part;
+      }
+    } catch (err) {
+      failed(span, err);
+      throw err;
+    } finally {
+      span.end();
+    }
+  }
+
+  private async *attempts(request: LlmRequest): AsyncGenerator<LlmStreamPart, void, undefined> {
     const { model, signal } = request;
     let attempt = 0;
     let timeouts = 0;

@@ -27,6 +27,7 @@ import { PinoLogger } from 'nestjs-pino';
 import { TOOLS_HEADER } from '../chat-completions/chat-request';
 import { CONVERSATION_HEADER } from '../chat-completions/conversation-resolver';
 import { ApiSessionAuth } from '../common/auth/api-key-auth.decorator';
+import { ApiObservabilityHeaders } from '../common/tracing/api-observability-headers.decorator';
 import { chatConfig } from '../config/chat.config';
 import { MetricsService } from '../metrics/metrics.service';
 import { CreateResponseDto } from './dto/create-response.dto';
@@ -56,6 +57,7 @@ export class ResponsesController {
    * client: poll `GET /v1/responses/{id}` or resume its stream.
    */
   @Post()
+  @ApiObservabilityHeaders()
   @HttpCode(200)
   @ApiProduces('application/json', 'text/event-stream')
   @ApiOkResponse({

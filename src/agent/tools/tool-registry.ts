@@ -8,6 +8,8 @@ import { TaskTrackerTool } from './task-tracker.tool';
 import { TerminalTool } from './terminal.tool';
 import { ThinkTool } from './think.tool';
 import type { AgentTool, ToolContext, ToolOutcome } from './tool';
+import { SpanStatusCode } from '@opentelemetry/api';
+import { capturesContent, inSpan } from '../../common/tracing/spans';
 
 export const SECURITY_RISKS = ['LOW', 'MEDIUM', 'HIGH', 'UNKNOWN'] as const;
 export type SecurityRisk = (typeof SECURITY_RISKS)[number];
@@ -138,7 +140,26 @@ export class ToolRegistry {
   }
 
   /** Runs a prepared call; a thrown error becomes an error outcome the LLM can read. */
-  async execute(prepared: PreparedCall, ctx: ToolContext): Promise<ToolOutcome> {
+  /** Runs the call in an `execute_tool` span (GenAI conventions); a throw is an error result. */
+  execute(prepared: PreparedCall, ctx: ToolContext, callId?: string): Promise<ToolOutcome> {
+    return inSpan(
+      `execute_tool ${prepared.tool.name}`,
+      {
+        'gen_ai.operation.name': 'execute_tool',
+        'gen_ai.tool.name': prepared.tool.name,
+        'gen_ai.tool.type': 'function',
+        'gen_ai.tool.call.id': callId,
+        'gen_ai.tool.call.arguments': capturesContent() ? JSON.stringify(prepared.args) : undefined,
+      },
+      () => this.run(prepared, ctx),
+      (span, outcome) => {
+        if (outcome.isError) span.setStatus({ code: SpanStatusCode.ERROR });
+        if (capturesContent()) span.setAttribute('gen_ai.tool.call.result', outcome.output);
+      },
+    );
+  }
+
+  private async run(prepared: PreparedCall, ctx: ToolContext): Promise<ToolOutcome> {
     try {
       return await prepared.tool.execute(prepared.args, ctx);
     } catch (error) {

@@ -1,7 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isSpanContextValid, trace } from '@opentelemetry/api';
 import type { Params } from 'nestjs-pino';
 import { stdSerializers } from 'pino';
 import type { LogLevel } from '../../config/env.schema';
+
+function traceIds(): Record<string, string> {
+  const ids = trace.getActiveSpan()?.spanContext();
+  return ids && isSpanContextValid(ids) ? { trace_id: ids.traceId, span_id: ids.spanId } : {};
+}
 
 /** Query strings are dropped from logged URLs: nothing secret can ride in on them. */
 const pathOf = (url: string | undefined) => (url ?? '').split('?')[0];
@@ -53,6 +59,8 @@ export function loggingParams(level: LogLevel): Params {
     assignResponse: true, // fields assigned during a request (conversation_id) reach its last line too
     pinoHttp: {
       level,
+      // With tracing on, each line names its trace and span, so logs and traces join up.
+      mixin: traceIds,
       genReqId: (req: IncomingMessage) => req.id,
       quietReqLogger: true,
       customAttributeKeys: { reqId: 'request_id' },
