@@ -523,6 +523,12 @@ export default async () => {
                 description: "The same list under the reference's name, which its clients read.",
                 example: ['terminal', 'file_editor', 'task_tracker', 'think', 'finish'],
               },
+              sandbox: {
+                required: true,
+                description:
+                  "How the agent's tools are confined: `bwrap` (a bubblewrap sandbox per conversation) or `none`\n(unsandboxed: the agent acts with the service's own authority).",
+                enum: ['none', 'bwrap'],
+              },
             },
           },
         ],
@@ -1215,7 +1221,7 @@ export default async () => {
                 type: t['./health/dto/health.dto'].ReadinessDto,
               },
               serverInfo: {
-                summary: "Name, version, uptime and the agent's tools.",
+                summary: "Name, version, uptime, the agent's tools and how they are sandboxed.",
                 type: t['./health/dto/health.dto'].ServerInfoDto,
               },
             },

@@ -37,7 +37,9 @@ export class AgentLifecycle implements OnModuleInit, BeforeApplicationShutdown {
   ) {}
 
   onModuleInit(): void {
-    this.conversations.onDelete((id) => this.runtime.dispose(id));
+    this.conversations.onDelete((id, workspaceDir) =>
+      this.runtime.deleteWorkspace(id, workspaceDir),
+    );
   }
 
   async beforeApplicationShutdown(): Promise<void> {

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
@@ -345,7 +344,6 @@ export class AgentRunner {
     };
     const emit = (events: StoredEvent[]) =>
       events.forEach((event) => out.push({ type: 'event', event }));
-    let workspace: Promise<unknown> | undefined; // made when the first tool runs, once per turn
     let lastText = '';
     let lastPromptTokens = 0;
 
@@ -462,7 +460,6 @@ export class AgentRunner {
           event: stored[i + 1],
           display: 'error' in p ? undefined : this.tools.describe(p),
         });
-        if (!('error' in p)) await (workspace ??= mkdir(ctx.workspaceDir, { recursive: true }));
         const outcome =
           'error' in p
             ? { output: p.error, isError: true }

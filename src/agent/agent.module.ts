@@ -9,8 +9,7 @@ import { AgentRunner } from './agent-runner';
 import { ClientToolBridge } from './client-tool-bridge';
 import { Condenser } from './condenser';
 import { ToolRegistry } from './tools/tool-registry';
-import { createBwrapLauncher } from './workspace/bwrap-launcher';
-import { LocalWorkspaceRuntime } from './workspace/local-runtime';
+import { createWorkspaceRuntime } from './workspace/sandbox-backend';
 import { WORKSPACE_RUNTIME } from './workspace/workspace-runtime';
 
 @Module({
@@ -24,17 +23,7 @@ import { WORKSPACE_RUNTIME } from './workspace/workspace-runtime';
     {
       provide: WORKSPACE_RUNTIME,
       inject: [agentConfig.KEY],
-      useFactory: async (agent: ConfigType<typeof agentConfig>) =>
-        new LocalWorkspaceRuntime({
-          shellEnv: agent.shellEnv,
-          launcher:
-            agent.sandbox === 'bwrap'
-              ? await createBwrapLauncher(
-                  { privateDirs: [agent.workspaceRoot, ...agent.privateDirs] },
-                  agent.shellEnv,
-                )
-              : undefined,
-        }),
+      useFactory: (agent: ConfigType<typeof agentConfig>) => createWorkspaceRuntime(agent),
     },
   ],
   exports: [AgentRunner, ClientToolBridge, ToolRegistry],

@@ -10,10 +10,21 @@ export const agentConfig = registerAs('agent', () => {
     turnTimeoutMs: env.OH_TURN_TIMEOUT_S * 1000,
     shutdownGraceMs: env.OH_SHUTDOWN_GRACE_S * 1000,
     maxConcurrentTurns: env.OH_MAX_CONCURRENT_TURNS,
-    /** Environment of agent shells: no session keys, secret key, database URL or other credentials. */
+    /** Environment of sandboxes: the allow-list (PATH, HOME, LANG, TERM, TZ, OH_SANDBOX_ENV). */
     shellEnv: env.shellEnv,
-    /** `bwrap`: agent shells run sandboxed (`workspace/bwrap-launcher.ts`). */
+    /** `bwrap`, `none`, or unset: bwrap when it works here (`workspace/sandbox-backend.ts`). */
     sandbox: env.OH_SANDBOX,
+    /** Where the service listens: an unsandboxed agent is refused beyond loopback. */
+    host: env.HOST,
+    sandboxNetwork: env.OH_SANDBOX_NETWORK === 'on',
+    sandboxUser: { uid: env.OH_SANDBOX_UID, gid: env.OH_SANDBOX_GID },
+    commandTimeoutMs: env.OH_SANDBOX_COMMAND_TIMEOUT_S * 1000,
+    sandboxCpuSeconds: env.OH_SANDBOX_CPU_S,
+    sandboxOpenFiles: env.OH_SANDBOX_NOFILE,
+    sandboxMemoryMb: env.OH_SANDBOX_MEMORY_MB,
+    sandboxPids: env.OH_SANDBOX_PIDS,
+    maxLiveSandboxes: env.OH_MAX_LIVE_SANDBOXES,
+    sandboxIdleMs: env.OH_SANDBOX_IDLE_S * 1000,
     /** The service's own state, which sandboxed shells must never see. */
     privateDirs: [
       resolve(env.OH_PERSISTENCE_DIR),

@@ -186,9 +186,84 @@ export class EnvSchema {
   @Max(3600)
   OH_LEASE_TTL_S = 20;
 
-  /** `bwrap`: agent shells run in a bubblewrap sandbox (checked at start); `none`: plain bash. */
+  /**
+   * Where the agent's tools run: `bwrap` (a bubblewrap sandbox per conversation), `none` (the
+   * sandbox program unconfined). Unset: bwrap when it works here (probed at start); otherwise the
+   * service refuses to listen beyond loopback, and on loopback starts unsandboxed with a warning.
+   */
+  @IsOptional()
   @IsIn(SANDBOXES)
-  OH_SANDBOX: Sandbox = 'none';
+  OH_SANDBOX?: Sandbox;
+
+  /** Comma-separated names of variables passed into sandboxes besides PATH, HOME, LANG, TERM, TZ. */
+  @IsOptional()
+  @IsString()
+  OH_SANDBOX_ENV?: string;
+
+  /** `on`: sandboxes share the host's network; `off` (default): none, not even loopback. */
+  @IsIn(['on', 'off'])
+  OH_SANDBOX_NETWORK: 'on' | 'off' = 'off';
+
+  /** When the service runs as root: the unprivileged uid sandboxes run as. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(4_294_967_294)
+  OH_SANDBOX_UID = 61000;
+
+  /** When the service runs as root: the gid sandboxes run as. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(4_294_967_294)
+  OH_SANDBOX_GID = 61000;
+
+  /** Hard limit per terminal command, in seconds: then it is killed with all it started (0: none). */
+  @Transform(toNumber)
+  @Min(0)
+  @Max(86_400)
+  OH_SANDBOX_COMMAND_TIMEOUT_S = 900;
+
+  /** CPU seconds per sandbox process (RLIMIT_CPU via prlimit; 0: no limit). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(1_000_000)
+  OH_SANDBOX_CPU_S = 3600;
+
+  /** Open files per sandbox process (RLIMIT_NOFILE via prlimit; 0: no limit). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(1_048_576)
+  OH_SANDBOX_NOFILE = 4096;
+
+  /** Memory of one sandbox, in MiB, through a cgroup where the host allows one (0: no limit). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(1_048_576)
+  OH_SANDBOX_MEMORY_MB = 2048;
+
+  /** Processes of one sandbox, through a cgroup where the host allows one (0: no limit). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(1_000_000)
+  OH_SANDBOX_PIDS = 512;
+
+  /** Sandboxes alive at once; past it the least recently used idle one is ended. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(100_000)
+  OH_MAX_LIVE_SANDBOXES = 64;
+
+  /** Seconds a sandbox may sit unused before its shell and processes end (the workspace stays). */
+  @Transform(toNumber)
+  @Min(1)
+  @Max(86_400)
+  OH_SANDBOX_IDLE_S = 900;
 
   @IsIn(LOG_LEVELS)
   LOG_LEVEL: LogLevel = 'info';

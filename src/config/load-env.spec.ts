@@ -193,6 +193,20 @@ describe('parseAppEnv', () => {
     });
     expect(env.shellEnv).toEqual({ PATH: '/usr/bin', HOME: '/home/agent' });
   });
+
+  it("passes only the allow-list and the names in OH_SANDBOX_ENV, never the service's own", () => {
+    const env = parseAppEnv({
+      PATH: '/usr/bin',
+      LANG: 'C.UTF-8',
+      EDITOR: 'vi',
+      PGPASSWORD: 'db-password',
+      GITHUB_TOKEN: 'ghp_x',
+      OH_SECRET_KEY: 'a-long-enough-secret-key',
+      OH_SANDBOX_ENV: 'GITHUB_TOKEN, MISSING,OH_SECRET_KEY,DATABASE_URL',
+      DATABASE_URL: 'postgres://u:p@localhost/db',
+    });
+    expect(env.shellEnv).toEqual({ PATH: '/usr/bin', LANG: 'C.UTF-8', GITHUB_TOKEN: 'ghp_x' });
+  });
 });
 
 describe('withDotEnv', () => {

@@ -87,15 +87,26 @@ export function parseAppEnv(raw: Record<string, string | undefined>): AppEnv {
   return Object.assign(schema, { sessionKeys, corsOrigins, shellEnv: shellEnvOf(present) });
 }
 
-/** The service's own settings and anything that looks like a credential stay out of agent shells. */
-const NOT_FOR_SHELLS =
-  /^(OH_|OTEL_|SESSION_API_KEY$|DATABASE_URL$|PGLITE_|NODE_OPTIONS$|npm_)|KEY|SECRET|TOKEN|PASSW|CREDENTIAL/i;
+/** The service's own settings and secrets: never passed on, even when listed. */
+const SERVICE_OWN = /^(OH_|OTEL_|SESSION_API_KEY$|DATABASE_URL$|PGLITE_|NODE_OPTIONS$)/;
 
+/** Variables agent sandboxes get, besides the names listed in `OH_SANDBOX_ENV`. */
+export const SANDBOX_ENV_ALWAYS = ['PATH', 'HOME', 'LANG', 'TERM', 'TZ'] as const;
+
+/**
+ * The environment of sandboxes: an allow-list (PATH, HOME, LANG, TERM, TZ and what the operator
+ * names in `OH_SANDBOX_ENV`), never the service's settings or credentials.
+ */
 function shellEnvOf(env: Record<string, string | undefined>): Record<string, string> {
+  const names = [
+    ...SANDBOX_ENV_ALWAYS,
+    ...(env.OH_SANDBOX_ENV ?? '')
+      .split(',')
+      .map((name) => name.trim())
+      .filter((name) => name !== '' && !SERVICE_OWN.test(name)),
+  ];
   return Object.fromEntries(
-    Object.entries(env).filter(
-      (e): e is [string, string] => e[1] !== undefined && !NOT_FOR_SHELLS.test(e[0]),
-    ),
+    names.filter((name) => env[name] !== undefined).map((name) => [name, env[name] as string]),
   );
 }
 

@@ -1,4 +1,3 @@
-import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   Inject,
@@ -56,7 +55,8 @@ const CANCEL_REPEAT_MS = 1_000;
 const FIRST_RETRY_MS = 250;
 const MAX_RETRY_MS = 2_000;
 
-export type DeleteListener = (conversationId: string) => Promise<void> | void;
+/** Ends what the agent holds for the conversation and removes its workspace (from a sandbox). */
+export type DeleteListener = (conversationId: string, workspaceDir: string) => Promise<void> | void;
 
 @Injectable()
 export class ConversationsService implements OnApplicationBootstrap, OnModuleDestroy {
@@ -363,10 +363,9 @@ export class ConversationsService implements OnApplicationBootstrap, OnModuleDes
   async delete(id: string): Promise<void> {
     const conversation = await this.get(id);
     await this.active.cancel(id, 'deleted');
-    for (const listener of this.deleteListeners) await listener(id);
+    for (const listener of this.deleteListeners) await listener(id, conversation.workspaceDir);
     await this.conversations.delete(id);
     this.cache.forget(id);
-    await rm(conversation.workspaceDir, { recursive: true, force: true });
   }
 
   /** Lets the agent module release what it holds for a conversation (its shell) before deletion. */

@@ -36,9 +36,9 @@ export class HealthController {
     return readiness;
   }
 
-  /** Name, version, uptime and the agent's tools. */
+  /** Name, version, uptime, the agent's tools and how they are sandboxed. */
   @Get('server_info')
   serverInfo(): ServerInfoDto {
-    return this.health.info(this.tools.names());
+    return this.health.info(this.tools.names(), this.tools.sandbox);
   }
 }

@@ -50,7 +50,7 @@ export class HealthService {
     };
   }
 
-  info(tools: string[]): ServerInfoDto {
+  info(tools: string[], sandbox: ServerInfoDto['sandbox']): ServerInfoDto {
     return {
       name,
       version,
@@ -58,6 +58,7 @@ export class HealthService {
       database: this.database.url ? 'postgres' : 'embedded',
       tools,
       usable_tools: tools,
+      sandbox,
     };
   }
 }

@@ -45,7 +45,11 @@ describe('workspace creation', () => {
       fakeReply.text('Noted.'),
     );
     await turn(id);
-    expect(llm.requests.at(-1)!.toolResults[0].content).toContain(dir);
+    const { sandbox } = (await (await t.request('/server_info')).json()) as { sandbox: string };
+    // Inside bubblewrap the agent sees its workspace at /workspace, whatever the host path.
+    expect(llm.requests.at(-1)!.toolResults[0].content).toContain(
+      sandbox === 'bwrap' ? '/workspace' : dir,
+    );
     expect(existsSync(join(dir, 'note.txt'))).toBe(true);
   });
 });

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,6 +41,7 @@ export interface TestApp {
  */
 export async function createTestApp(env: Record<string, string> = {}): Promise<TestApp> {
   const dir = mkdtempSync(join(tmpdir(), 'gw-test-'));
+  chmodSync(dir, 0o711); // run as root, sandboxes run as another user, who must get through it
   const database: TestDatabase = await createTestDatabase();
   const merged: Record<string, string> = {
     NODE_ENV: 'test',

@@ -2,14 +2,15 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseAppEnv } from '@/config/load-env';
-import { LocalWorkspaceRuntime } from '../workspace/local-runtime';
+import { testRuntime } from '../../../test/support/sandbox';
+import type { SandboxRuntime } from '../workspace/sandbox-runtime';
 import { TerminalTool, type TerminalArgs } from './terminal.tool';
 import type { TaskItem, ToolContext } from './tool';
 
 describe(TerminalTool.name, () => {
   const FAKE_SECRET = 'fake-secret-key-for-the-test-0123456789';
   let workspace: string;
-  let runtime: LocalWorkspaceRuntime;
+  let runtime: SandboxRuntime;
   let sut: TerminalTool;
   let ctx: ToolContext;
   let conversation = 0;
@@ -32,7 +33,7 @@ describe(TerminalTool.name, () => {
       SESSION_API_KEY: 'session-key-for-the-test',
       GITHUB_TOKEN: 'ghp_fake',
     });
-    runtime = new LocalWorkspaceRuntime({ shellEnv: env.shellEnv, noOutputTimeoutMs: 300 });
+    runtime = testRuntime('none', { ...env.shellEnv }, { noOutputTimeoutMs: 300 });
     sut = new TerminalTool(runtime);
   });
   beforeEach(() => {

@@ -12,7 +12,13 @@ import type { ToolContext } from './tool';
 
 /** Records terminal calls; the real shell is covered by the terminal and runtime specs. */
 class RecordingRuntime implements WorkspaceRuntime {
+  readonly mode = 'none' as const;
   readonly requests: TerminalRequest[] = [];
+  async editor(_id: string, dir: string) {
+    if (!fs.existsSync(dir)) throw new Error(`ENOENT: no such file or directory, ${dir}`);
+    return { output: 'edited', isError: false };
+  }
+  async deleteWorkspace(): Promise<void> {}
   async exec(_id: string, _dir: string, request: TerminalRequest): Promise<TerminalResult> {
     this.requests.push(request);
     return { status: 'completed', output: 'ok\n', exitCode: 0, cwd: '/w', waitedMs: 1, notes: [] };

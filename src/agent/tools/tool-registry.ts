@@ -62,10 +62,10 @@ export class ToolRegistry {
   private readonly schemas = new Map<string, SchemaNode>();
   private toolSet: ToolSet | undefined;
 
-  constructor(@Inject(WORKSPACE_RUNTIME) runtime: WorkspaceRuntime) {
+  constructor(@Inject(WORKSPACE_RUNTIME) private readonly runtime: WorkspaceRuntime) {
     const tools: AgentTool[] = [
       new TerminalTool(runtime),
-      new FileEditorTool(),
+      new FileEditorTool(runtime),
       new TaskTrackerTool(),
       new ThinkTool(),
       new FinishTool(),
@@ -74,6 +74,11 @@ export class ToolRegistry {
     for (const t of tools) {
       this.schemas.set(t.name, tidy(z.toJSONSchema(t.inputSchema, { io: 'input' }) as SchemaNode));
     }
+  }
+
+  /** How the tools are confined: `bwrap` or `none` (for `/server_info`). */
+  get sandbox(): WorkspaceRuntime['mode'] {
+    return this.runtime.mode;
   }
 
   /** Tool names, in the order the LLM sees them (for `/server_info`). */

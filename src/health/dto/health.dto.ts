@@ -46,4 +46,10 @@ export class ServerInfoDto {
   tools!: string[];
   /** The same list under the reference's name, which its clients read. @example ["terminal","file_editor","task_tracker","think","finish"] */
   usable_tools!: string[];
+  /**
+   * How the agent's tools are confined: `bwrap` (a bubblewrap sandbox per conversation) or `none`
+   * (unsandboxed: the agent acts with the service's own authority).
+   */
+  @ApiProperty({ enum: ['bwrap', 'none'] })
+  sandbox!: 'bwrap' | 'none';
 }

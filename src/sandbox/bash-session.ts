@@ -11,7 +11,7 @@ import type {
   TerminalRefusal,
   TerminalRequest,
   TerminalResult,
-} from './workspace-runtime';
+} from './terminal-types';
 
 /** How a shell process is started: the one place a sandbox (bubblewrap, …) plugs in. */
 export interface ShellLaunch {
@@ -69,6 +69,8 @@ export interface BashSessionOptions {
   maxLogBytes?: number;
   /** How long bash may take to start (default 10 s). */
   startTimeoutMs?: number;
+  /** A command running longer than this is killed with the shell and all it started (0: never). */
+  commandTimeoutMs?: number;
 }
 
 type CallEnd =
@@ -160,6 +162,8 @@ export class BashSession {
   private exitStatus: number | null = null;
   private lastCwd: string;
   private onStarted: ((error?: Error) => void) | null = null;
+  private limitTimer: NodeJS.Timeout | undefined;
+  private limitHit = false;
 
   private constructor(private readonly options: BashSessionOptions) {
     this.lastCwd = options.cwd;
@@ -219,6 +223,11 @@ export class BashSession {
     return this.lastCwd;
   }
 
+  /** Whether a command outlived `commandTimeoutMs` and was killed for it. */
+  get killedByLimit(): boolean {
+    return this.limitHit;
+  }
+
   /** How the shell ended: its exit status, and whether it was killed by us. */
   get ending(): { exitCode: number; killed: boolean } | null {
     return this.exitStatus === null ? null : { exitCode: this.exitStatus, killed: this.killed };
@@ -262,6 +271,14 @@ export class BashSession {
     fs.writeFileSync(this.commandFile, `${request.command}\n`);
     this.openStdin();
     this.running = true;
+    const limit = this.options.commandTimeoutMs ?? 0;
+    if (limit > 0) {
+      clearTimeout(this.limitTimer);
+      this.limitTimer = setTimeout(() => {
+        this.limitHit = true;
+        void this.kill();
+      }, limit);
+    }
     this.child.stdin.write(
       `__OH_BUSY=1; builtin source ${quote(this.commandFile)} < ${quote(this.stdinFifo)}; ` +
         `__oh_ec=$? __OH_BUSY=; ${this.sentinel('$__oh_ec')}\n`,
@@ -273,6 +290,7 @@ export class BashSession {
   /** Kills the shell and everything it started; resolves once bash is gone. */
   async kill(): Promise<void> {
     this.killed = true;
+    clearTimeout(this.limitTimer);
     if (this.child.pid !== undefined) await killProcessTree(this.child.pid, this.alive);
     if (this.exitStatus === null) await raceTimeout(this.exited, 2000);
     this.call?.end({ status: 'cancelled' });
@@ -414,6 +432,7 @@ export class BashSession {
     this.lastCwd = cwd;
     this.emitText(this.ansi.flush());
     this.running = false;
+    clearTimeout(this.limitTimer);
     this.closeStdin();
     if (this.onStarted) return this.onStarted();
     if (this.killed) return; // bash reaps the killed command before it dies: not a completion
@@ -423,6 +442,7 @@ export class BashSession {
 
   private onExit(exitCode: number): void {
     this.exitStatus = exitCode;
+    clearTimeout(this.limitTimer);
     this.closeStdin();
     this.onStarted?.(new Error(`bash exited with status ${exitCode} while starting`));
     // Let the last output arrive (orphans may keep the pipe open, so don't wait for its end).

@@ -2,9 +2,9 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { processes, waitFor } from '../../../test/support/wait';
+import { processes, waitFor } from '../../test/support/wait';
 
-const ROOT = join(__dirname, '..', '..', '..');
+const ROOT = join(__dirname, '..', '..');
 
 describe('a local shell when the service dies', () => {
   const dir = mkdtempSync(join(tmpdir(), 'oh-watchdog-'));
@@ -15,7 +15,7 @@ describe('a local shell when the service dies', () => {
     const script = join(dir, 'service.ts');
     writeFileSync(
       script,
-      `import { BashSession } from ${JSON.stringify(join(ROOT, 'src/agent/workspace/bash-session'))};
+      `import { BashSession } from ${JSON.stringify(join(ROOT, 'src/sandbox/bash-session'))};
        (async () => {
          const session = await BashSession.start({ cwd: ${JSON.stringify(dir)}, workspaceDir: ${JSON.stringify(dir)}, env: { PATH: process.env.PATH ?? '' } });
          void session.execute({ command: '(sleep ${marker} &) ; sleep ${marker}', isInput: false, signal: new AbortController().signal });

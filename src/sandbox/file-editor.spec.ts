@@ -1,18 +1,21 @@
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { FileEditorTool, type FileEditorArgs } from './file-editor.tool';
-import type { ToolContext } from './tool';
+import { FileEditor } from './file-editor';
+import type { EditorParams } from './protocol';
 
-describe(FileEditorTool.name, () => {
+type FileEditorArgs = EditorParams;
+
+describe(FileEditor.name, () => {
   let root: string;
   let ws: string;
-  let sut: FileEditorTool;
-  let ctx: ToolContext;
+  let sut: FileEditor;
   let n = 0;
 
   const run = (args: Partial<FileEditorArgs> & Pick<FileEditorArgs, 'command' | 'path'>) =>
-    sut.execute(args, ctx);
+    Promise.resolve(sut.run(args));
   const file = (name: string, content?: string): string => {
     const target = path.join(ws, name);
     if (content !== undefined) {
@@ -27,13 +30,7 @@ describe(FileEditorTool.name, () => {
   beforeEach(() => {
     ws = path.join(root, `ws-${++n}`);
     fs.mkdirSync(ws);
-    sut = new FileEditorTool();
-    ctx = {
-      conversationId: `c-${n}`,
-      workspaceDir: ws,
-      signal: new AbortController().signal,
-      tasks: { get: async () => [], set: async () => undefined },
-    };
+    sut = new FileEditor(ws);
   });
   afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 
@@ -251,15 +248,40 @@ describe(FileEditorTool.name, () => {
       expect(read(target)).toBe('v2\n');
     });
 
-    it('keeps histories per conversation', async () => {
+    it('keeps histories per conversation (each sandbox has its own editor)', async () => {
       const target = file('p.txt', 'one\n');
       await run({ command: 'str_replace', path: target, old_str: 'one', new_str: 'two' });
-      const other = await sut.execute(
-        { command: 'undo_edit', path: target },
-        { ...ctx, conversationId: 'other' },
-      );
+      const other = new FileEditor(ws).run({ command: 'undo_edit', path: target });
       expect(other.isError).toBe(true);
       expect(read(target)).toBe('two\n');
+    });
+  });
+
+  describe('files that are not regular', () => {
+    it('refuses a FIFO at once, without waiting for a writer', async () => {
+      const fifo = path.join(ws, 'pipe');
+      execFileSync('mkfifo', [fifo]);
+      const started = Date.now();
+      expect(await run({ command: 'view', path: fifo })).toEqual({
+        output: `${fifo} is a FIFO (named pipe), not a regular file or directory; the file editor only opens regular files and directories. Use the terminal for it.`,
+        isError: true,
+      });
+      expect(Date.now() - started).toBeLessThan(1000);
+      const edit = await run({ command: 'str_replace', path: fifo, old_str: 'a', new_str: 'b' });
+      expect(edit.output).toContain('is a FIFO');
+    });
+
+    it('refuses a socket', async () => {
+      const socketPath = path.join(ws, 'sock');
+      const server = net.createServer().listen(socketPath);
+      await new Promise((resolve) => server.once('listening', resolve));
+      try {
+        expect((await run({ command: 'view', path: socketPath })).output).toMatch(
+          /is a socket, not a regular file/,
+        );
+      } finally {
+        server.close();
+      }
     });
   });
 
@@ -356,12 +378,5 @@ describe(FileEditorTool.name, () => {
       const dir = await run({ command: 'str_replace', path: ws, old_str: 'a', new_str: 'b' });
       expect(dir.output).toBe(`The path ${ws} is a directory; only \`view\` works on directories.`);
     });
-  });
-
-  it('describes calls in one short line', () => {
-    expect(sut.describe({ command: 'str_replace', path: '/w/a.ts', old_str: 'x' })).toBe(
-      'Editing /w/a.ts (str_replace)',
-    );
-    expect(sut.describe({ command: 'view', path: '/w' })).toBe('Viewing /w');
   });
 });

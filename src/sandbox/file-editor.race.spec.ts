@@ -1,7 +1,6 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { FileEditorTool } from './file-editor.tool';
-import type { ToolContext } from './tool';
+import { FileEditor } from './file-editor';
 
 /** Runs once, inside the editor's next `mkdirSync`: between its path check and its write. */
 let mockBetweenCheckAndWrite: (() => void) | null = null;
@@ -31,20 +30,15 @@ describe("file_editor racing the agent's own shell", () => {
     const dir = path.join(ws, 'dir');
     fs.mkdirSync(dir, { recursive: true });
     fs.mkdirSync(outside);
-    const ctx: ToolContext = {
-      conversationId: 'c',
-      workspaceDir: ws,
-      signal: new AbortController().signal,
-      tasks: { get: async () => [], set: async () => undefined },
-    };
     mockBetweenCheckAndWrite = () => {
       fs.renameSync(dir, path.join(ws, 'moved'));
       fs.symlinkSync(outside, dir);
     };
-    const result = await new FileEditorTool().execute(
-      { command: 'create', path: path.join(dir, 'new.txt'), file_text: 'planted' },
-      ctx,
-    );
+    const result = new FileEditor(ws).run({
+      command: 'create',
+      path: path.join(dir, 'new.txt'),
+      file_text: 'planted',
+    });
     expect(mockBetweenCheckAndWrite).toBeNull(); // the race really happened
     expect(result.isError).toBe(true);
     expect(result.output).toContain('outside the workspace');
