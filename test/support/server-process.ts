@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
@@ -189,7 +189,9 @@ export class ServerProcess {
 
 /** A fresh temporary directory (persistence, workspaces, the embedded database's files). */
 export function tempDir(prefix = 'gw-proc-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  chmodSync(dir, 0o711); // run as root, sandboxes run as another user, who must get through it
+  return dir;
 }
 
 export function removeDir(dir: string): void {
