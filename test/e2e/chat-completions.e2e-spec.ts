@@ -107,7 +107,9 @@ describe('chat completions: agent turns end to end', () => {
     expect(res.data.choices[0].message.content).toBe('Created made.txt.');
     expect(readFileSync(join(workspace, 'made.txt'), 'utf8')).toBe('made by the agent\n');
     const result = llm.requests[1].toolResults[0].content;
-    expect(result).toContain(workspace);
+    // Sandboxed, the agent sees its workspace at /workspace; unsandboxed at its host path.
+    const { sandbox } = (await (await t.request('/server_info')).json()) as { sandbox: string };
+    expect(result).toContain(`${sandbox === 'bwrap' ? '/workspace' : workspace}\n`);
     expect(result).toContain('[Command finished with exit code 0]');
 
     const events = await (
