@@ -309,4 +309,55 @@ describe('SandboxRuntime (OH_SANDBOX=none): the terminal', () => {
     expect(await waitUntil(() => !groupExists(pgid), 2000)).toBe(true);
     expect(runtime.liveCount).toBe(live - 1);
   });
+
+  describe('bounds', () => {
+    const env = () => ({ PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: root });
+
+    it('kills a command that outlives the hard limit, with everything it started', async () => {
+      const rt = testRuntime('none', env(), { commandTimeoutMs: 500, noOutputTimeoutMs: 5000 });
+      try {
+        const pid = Number((await exec('sleep 60 & echo $!', {}, rt)).output.trim());
+        const started = Date.now();
+        const result = await exec('sleep 30', {}, rt);
+        expect(Date.now() - started).toBeLessThan(3000);
+        expect(result.status).toBe('cancelled');
+        expect(result.notes.join(' ')).toContain('longer than the limit of 1 s per command');
+        expect(await waitUntil(() => !processExists(pid), 2000)).toBe(true);
+        expect((await exec('echo again', {}, rt)).output).toBe('again\n');
+      } finally {
+        await rt.disposeAll();
+      }
+    });
+
+    it('reaps an idle sandbox: its processes end, its workspace stays', async () => {
+      const rt = testRuntime('none', env(), {}, { idleMs: 300 });
+      try {
+        const pid = Number(
+          (await exec('echo kept > kept.txt; sleep 60 & echo $!', {}, rt)).output.trim(),
+        );
+        expect(rt.liveCount).toBe(1);
+        expect(await waitUntil(() => rt.liveCount === 0, 3000)).toBe(true);
+        expect(await waitUntil(() => !processExists(pid), 2000)).toBe(true);
+        expect(fs.readFileSync(path.join(workspace, 'kept.txt'), 'utf8')).toBe('kept\n');
+        expect((await exec('cat kept.txt', {}, rt)).output).toBe('kept\n');
+      } finally {
+        await rt.disposeAll();
+      }
+    });
+
+    it('keeps at most maxLive sandboxes, ending the least recently used idle one', async () => {
+      const rt = testRuntime('none', env(), {}, { maxLive: 2 });
+      try {
+        const first = Number((await exec('sleep 60 & echo $!', {}, rt)).output.trim());
+        id = `${id}-b`;
+        await exec('true', {}, rt);
+        id = `${id}-c`;
+        await exec('true', {}, rt);
+        expect(rt.liveCount).toBe(2);
+        expect(await waitUntil(() => !processExists(first), 2000)).toBe(true);
+      } finally {
+        await rt.disposeAll();
+      }
+    });
+  });
 });
