@@ -3,17 +3,14 @@ import './common/tracing/register-tracing';
 import { resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { Logger } from '@nestjs/common';
-import type { ConfigType } from '@nestjs/config';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app.module';
 import { configureApp } from './configure-app';
 import { InvalidConfigError, loadEnv } from './config/load-env';
 import { ownerOnlyTree } from './common/owner-only';
-import { agentConfig } from './config/agent.config';
+import { ToolRegistry } from './agent/tools/tool-registry';
 import { formatStartupSummary, startupSummary } from './config/startup-summary';
-
-type AgentConfig = ConfigType<typeof agentConfig>;
 
 async function bootstrap(): Promise<void> {
   let env;
@@ -37,7 +34,8 @@ async function bootstrap(): Promise<void> {
   await configureApp(app);
   await app.listen(env.PORT, env.HOST);
   const { port } = app.getHttpServer().address() as AddressInfo;
-  const summary = startupSummary(env, port, app.get<AgentConfig>(agentConfig.KEY).sandbox);
+  // The mode the start-up chose (OH_SANDBOX unset: bwrap if the probe passed, else none).
+  const summary = startupSummary(env, port, app.get(ToolRegistry, { strict: false }).sandbox);
   new Logger('Startup').log(summary, formatStartupSummary(summary));
 }
 

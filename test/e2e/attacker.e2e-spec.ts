@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { ensureBuilt } from '../support/built-server';
 import { createTestApp, TEST_KEY, type TestApp } from '../support/create-test-app';
 import { FakeLlmServer, fakeReply, type FakeToolCall } from '../support/fake-llm-server';
-import { describeWithBwrap } from '../support/sandbox';
+import { needs } from '../support/system-tools';
 import {
   ServerProcess,
   persistentDatabase,
@@ -21,7 +21,7 @@ const ROOT = join(__dirname, '..', '..');
  * the DEFAULT settings (no OH_SANDBOX, no OH_SECRET_KEY: the generated key file), and each fails.
  * Without the sandbox every one of them succeeds (issue 9).
  */
-describeWithBwrap('a hostile model under the default settings', () => {
+needs.bwrap()('a hostile model under the default settings', () => {
   let t: TestApp;
   let llm: FakeLlmServer;
   let canary: string;
@@ -120,10 +120,7 @@ describeWithBwrap('a hostile model under the default settings', () => {
     const dir = join(t.env.OH_WORKSPACE_PATH, mine.id);
     expect(statSync(join(dir, 'secret.txt')).isFile()).toBe(true);
     const { results } = await attack([
-      [
-        sh(`cat ${dir}/secret.txt; ls ${t.env.OH_WORKSPACE_PATH}`),
-        view(`${dir}/secret.txt`),
-      ],
+      [sh(`cat ${dir}/secret.txt; ls ${t.env.OH_WORKSPACE_PATH}`), view(`${dir}/secret.txt`)],
     ]);
     expect(results.join('\n')).not.toContain('private-of-first');
     expect(results[0]).toContain(
@@ -223,7 +220,7 @@ describeWithBwrap('a hostile model under the default settings', () => {
   });
 });
 
-describeWithBwrap('a hostile model when the service is killed with SIGKILL', () => {
+needs.bwrap()('a hostile model when the service is killed with SIGKILL', () => {
   let dir: string;
   let llm: FakeLlmServer;
   let server: ServerProcess | undefined;

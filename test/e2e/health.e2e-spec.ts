@@ -46,6 +46,8 @@ describe('health', () => {
       database: process.env.DATABASE_URL ? 'postgres' : 'embedded',
       tools: expect.arrayContaining(['terminal', 'file_editor', 'finish']),
       usable_tools: info.tools,
+      // how the agent is confined: bwrap where bubblewrap works (the default), else none
+      sandbox: expect.stringMatching(/^(bwrap|none)$/),
     });
   });
 
