@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { MAIN_JS, ensureBuilt } from '../support/built-server';
 import { createTestApp, type TestApp } from '../support/create-test-app';
 import { FakeLlmServer, fakeReply } from '../support/fake-llm-server';
+import { ServerProcess } from '../support/server-process';
 import { needs } from '../support/system-tools';
 
 const HEADER = 'X-OpenHands-ServerConversation-ID';
@@ -97,6 +98,48 @@ describe('starting with OH_SANDBOX=bwrap where bubblewrap cannot sandbox', () =>
     expect(output).toContain('bwrap: No permissions to create new namespace');
     expect(output).toContain('or set OH_SANDBOX=none');
     expect(output).not.toContain('Nest application successfully started');
+  }, 60_000);
+
+  const fakeBwrap = () => {
+    mkdirSync(join(dir, 'bin'));
+    chmodSync(dir, 0o755);
+    writeFileSync(
+      join(dir, 'bin', 'bwrap'),
+      '#!/bin/sh\necho "bwrap: no namespaces" >&2\nexit 1\n',
+      {
+        mode: 0o755,
+      },
+    );
+    return `${join(dir, 'bin')}:${process.env.PATH ?? '/usr/bin:/bin'}`;
+  };
+
+  it('OH_SANDBOX unset, beyond loopback: refuses to start, naming the fix and the opt-out', async () => {
+    const { code, output } = await start(dir, {
+      PATH: fakeBwrap(),
+      HOST: '0.0.0.0',
+      OH_SESSION_API_KEYS_0: 'a-session-key-long-enough-0123',
+    });
+    expect(code).toBe(1);
+    expect(output).toContain('Refusing to listen on 0.0.0.0 with an unsandboxed agent');
+    expect(output).toContain('apt-get install bubblewrap');
+    expect(output).toContain('OH_SANDBOX=none');
+  }, 60_000);
+
+  it('OH_SANDBOX unset, on loopback: starts unsandboxed, says so loudly and in /server_info', async () => {
+    const server = await ServerProcess.start({
+      PATH: fakeBwrap(),
+      NODE_ENV: 'production',
+      OH_PERSISTENCE_DIR: join(dir, 'data'),
+      OH_WORKSPACE_PATH: join(dir, 'workspace'),
+      PGLITE_DATA_DIR: 'memory://',
+    });
+    try {
+      expect(server.output).toContain('THE AGENT RUNS UNSANDBOXED');
+      expect(server.output).toContain('sandbox: none');
+      expect((await server.json<{ sandbox: string }>('/server_info')).sandbox).toBe('none');
+    } finally {
+      await server.stop();
+    }
   }, 60_000);
 });
 
