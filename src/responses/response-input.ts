@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { TOOL_MODES, type ToolMode, type TurnTools } from '../agent/client-tools';
+import type { AnswerFormat } from '../agent/structured-output';
 import { AppError, invalidRequest } from '../common/errors/app-error';
 import { TOOLS_HEADER, toTurnRequest, type TurnRequest } from '../chat-completions/chat-request';
 import type {
@@ -160,7 +161,7 @@ const bad = (field: string, message: string) =>
 
 /**
  * What this server cannot do with a request, refused with a clear 400 instead of being ignored:
- * tools other than functions (hosted tools, MCP, custom grammars), structured output formats.
+ * tools other than functions (hosted tools, MCP, custom grammars), unknown `text.format` types.
  */
 export function checkSupported(body: CreateResponseDto): void {
   for (const [i, tool] of (body.tools ?? []).entries()) {
@@ -181,12 +182,34 @@ export function checkSupported(body: CreateResponseDto): void {
       'tool_choice',
       'tool_choice must be "auto", "none", "required" or {"type": "function", "name": …}.',
     );
-  const format = body.text?.format?.type;
-  if (format !== undefined && format !== 'text')
+  answerFormatOf(body);
+}
+
+/**
+ * `text.format` as the agent takes it (the structured-output path of chat's `response_format`):
+ * `text` (or none) leaves the answer free; `json_object`; `json_schema` with `name` and `schema`.
+ */
+export function answerFormatOf(body: CreateResponseDto): AnswerFormat | undefined {
+  const format = body.text?.format;
+  if (!format || format.type === 'text') return undefined;
+  if (format.type === 'json_object') return { type: 'json_object' };
+  if (format.type !== 'json_schema')
     throw unsupported(
-      'text.format',
-      `text.format ${JSON.stringify(format)} is not supported on /v1/responses yet; use "text".`,
+      'text.format.type',
+      `text.format.type ${JSON.stringify(format.type)} is not supported; use "text", "json_object" or "json_schema".`,
     );
+  const { name, description, schema, strict } = format;
+  if (typeof name !== 'string' || !name)
+    throw bad('text.format.name', 'must be a non-empty string (json_schema)');
+  if (typeof schema !== 'object' || schema === null || Array.isArray(schema))
+    throw bad('text.format.schema', 'must be a JSON Schema object (json_schema)');
+  return {
+    type: 'json_schema',
+    name,
+    ...(typeof description === 'string' && description ? { description } : {}),
+    schema: schema as Record<string, unknown>,
+    ...(strict === true ? { strict: true } : {}),
+  };
 }
 
 const unsupported = (param: string, message: string) =>

@@ -2,9 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import type { AgentRun } from '../agent/agent-run';
-import { AgentRunner } from '../agent/agent-runner';
+import { AgentRunner, type StartTurn } from '../agent/agent-runner';
 import { ClientToolBridge } from '../agent/client-tool-bridge';
-import type { TurnTools } from '../agent/client-tools';
 import { titleOf, TOOLS_HEADER, type TurnRequest } from '../chat-completions/chat-request';
 import { failureOf } from '../chat-completions/completion-renderer';
 import { seedOf } from '../chat-completions/conversation-resolver';
@@ -17,7 +16,13 @@ import { ModelsService } from '../models/models.service';
 import type { CreateResponseDto } from './dto/create-response.dto';
 import type { DeletedResponseDto, ResponseDto, ResponseInputItemListDto } from './dto/response.dto';
 import type { InputItemsQueryDto } from './dto/response-queries.dto';
-import { checkSupported, itemId, toResponseInput, turnToolsOf } from './response-input';
+import {
+  answerFormatOf,
+  checkSupported,
+  itemId,
+  toResponseInput,
+  turnToolsOf,
+} from './response-input';
 import {
   ResponseRenderer,
   TERMINAL_EVENTS,
@@ -102,6 +107,7 @@ export class ResponsesService {
     const resuming = input.functionOutputs.length > 0;
     const target = await this.targetOf(body, resuming);
     const overrides = overridesOf(body, model);
+    const answerFormat = answerFormatOf(body);
 
     const release = this.active.tryReserve(this.limits.maxConcurrentTurns);
     if (!release)
@@ -123,8 +129,9 @@ export class ResponsesService {
             tools,
             overrides,
             streamed: body.stream === true,
+            answerFormat,
           })
-        : await this.begin(body, input.turn!, model, tools, overrides, target!);
+        : await this.begin(body, input.turn!, model, { tools, overrides, answerFormat }, target!);
       const id = itemId('resp');
       const previousResponseId = target?.previousResponseId ?? null;
       const response = initialResponse(id, body, run.conversationId, previousResponseId);
@@ -196,8 +203,7 @@ export class ResponsesService {
     body: CreateResponseDto,
     request: TurnRequest,
     model: ResolvedModel,
-    tools: TurnTools,
-    overrides: LlmRequest['overrides'],
+    settings: Pick<StartTurn, 'tools' | 'overrides' | 'answerFormat'>,
     target: Target,
   ): Promise<AgentRun> {
     const journal = await this.conversations.beginTurn({
@@ -219,13 +225,7 @@ export class ResponsesService {
         },
       },
     });
-    return this.agent.start({
-      journal,
-      model,
-      overrides,
-      streamed: body.stream === true,
-      tools,
-    });
+    return this.agent.start({ journal, model, streamed: body.stream === true, ...settings });
   }
 
   /**

@@ -1,4 +1,6 @@
 import type OpenAI from 'openai';
+import { zodTextFormat } from 'openai/helpers/zod';
+import { z } from 'zod';
 import { createTestApp, type TestApp } from '../support/create-test-app';
 import { FakeLlmServer, fakeReply } from '../support/fake-llm-server';
 
@@ -142,6 +144,41 @@ describe('Responses API: function tools through the client-tools bridge', () => 
     expect(second.output_text).toBe('Rome: 30 °C.');
     expect(second.conversation?.id).toBe(first.conversation?.id);
     expect(llm.requests[1].toolResults[0].content).toBe('30 °C');
+  });
+
+  it('gives a final answer in the text.format JSON schema, repaired once, with responses.parse', async () => {
+    const City = z.object({ name: z.string(), population: z.number() });
+    llm.enqueue(
+      fakeReply.text('Paris, about two million people.'), // misses the format: one repair step
+      fakeReply.text('{"name":"Paris","population":2100000}'),
+    );
+    const parsed = await client.responses.parse({
+      model: MODEL,
+      input: 'The capital of France, as JSON.',
+      text: { format: zodTextFormat(City, 'city') },
+    });
+    expect(parsed.output_parsed).toEqual({ name: 'Paris', population: 2100000 });
+    expect(llm.requests[0].system).toContain('"population"');
+    expect(llm.requests).toHaveLength(2);
+
+    llm.enqueue(fakeReply.text('{"name":"Rome","population":2800000}', { chunks: 3 }));
+    const stream = await client.responses.create({
+      model: MODEL,
+      input: 'Italy, as JSON.',
+      text: { format: { type: 'json_schema', name: 'city', schema: z.toJSONSchema(City) } },
+      stream: true,
+    });
+    let text = '';
+    for await (const event of stream)
+      if (event.type === 'response.output_text.delta') text += event.delta;
+    expect(JSON.parse(text)).toEqual({ name: 'Rome', population: 2800000 });
+
+    const bad = await t.request('/v1/responses', {
+      method: 'POST',
+      json: { model: MODEL, input: 'x', text: { format: { type: 'json_schema', name: 'x' } } },
+    });
+    expect(bad.status).toBe(400);
+    expect((await bad.json()).error.param).toBe('text.format.schema');
   });
 
   it("offers only the client's tools with X-OpenHands-Tools: client, and refuses bad tool requests", async () => {
