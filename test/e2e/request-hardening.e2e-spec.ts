@@ -171,7 +171,8 @@ describe('JSON bodies over the key and depth budget are refused before validatio
   it('lets a body within budget through to validation, whatever its strings contain', async () => {
     // colons and brackets inside strings (escaped quotes too) are not structure
     const content = `"a:b" {[[ \\" ]]} :::: `.repeat(5_000);
-    const messages = Array.from({ length: 2048 }, (_, i) => ({
+    // the most messages a request may have that end with the user's (2048 is the limit)
+    const messages = Array.from({ length: 2047 }, (_, i) => ({
       role: i % 2 ? 'assistant' : 'user',
       content: i === 0 ? content : 'x',
     }));
