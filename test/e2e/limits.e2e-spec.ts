@@ -198,7 +198,12 @@ describe('limits: body size and shape', () => {
       expect(text).toContain('nested more than 100 levels');
     }
     // Realistic nesting (a tool schema some levels deep) is fine
-    const tools = `[{"type":"function","function":{"name":"f","parameters":${nested(40)}}}]`;
+    // (a JSON Schema object: tools are offered to the model now, so they must be valid)
+    const schema = (depth: number): string =>
+      depth === 0
+        ? '{"type":"string"}'
+        : `{"type":"object","properties":{"a":${schema(depth - 1)}}}`;
+    const tools = `[{"type":"function","function":{"name":"f","parameters":${schema(40)}}}]`;
     const ok = await post('/v1/chat/completions', `${chat},"tools":${tools}}`);
     expect(ok.status).toBe(200);
     expect(llm.requests).toHaveLength(1);
