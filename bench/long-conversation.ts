@@ -213,6 +213,7 @@ async function main(): Promise<void> {
         ...db.env,
       },
       logFile: join(dir, 'server.log'),
+      readyTimeoutMs: 180_000, // a loaded machine
     }));
     const result = await measureLongConversation(server.url, turns);
     console.log(JSON.stringify({ database: db.version, ...result }, null, 2));

@@ -42,6 +42,10 @@ export async function configureApp(app: INestApplication): Promise<INestApplicat
   app.useLogger(app.get(Logger));
   app.flushLogs();
 
+  if (config.trustProxy !== false) {
+    // req.ip, req.protocol and req.host then follow X-Forwarded-For / -Proto / -Host of those proxies
+    (app.getHttpAdapter().getInstance() as express.Express).set('trust proxy', config.trustProxy);
+  }
   app.use(requestId);
   if (app.get<ConfigType<typeof authConfig>>(authConfig.KEY).sessionKeys.length === 0) {
     app.use(loopbackHostOnly); // open access: DNS rebinding must not reach the agent
@@ -72,12 +76,21 @@ export async function configureApp(app: INestApplication): Promise<INestApplicat
 
   await SwaggerModule.loadPluginMetadata(metadata);
   await applyPluginResponses(metadata);
+  const patchServers = <TRequest>(req: TRequest, _res: unknown, document: OpenAPIObject) =>
+    withServerOf(req as Request, document, config.trustProxy !== false);
   SwaggerModule.setup('docs', app, () => openApiDocument(app), {
     jsonDocumentUrl: 'openapi.json',
     yamlDocumentUrl: 'openapi.yaml',
     customSiteTitle: 'agent-gateway API',
+    // behind a trusted proxy under a path prefix, "Try it out" must call the prefixed URLs (the
+    // JSON/YAML routes read the hook from swaggerOptions, the UI from the top level)
+    patchDocumentOnRequest: patchServers,
     // The session key stays in the page's memory, never in the browser's localStorage.
-    swaggerOptions: { persistAuthorization: false, displayRequestDuration: true },
+    swaggerOptions: {
+      persistAuthorization: false,
+      displayRequestDuration: true,
+      patchDocumentOnRequest: patchServers,
+    },
   });
   return app;
 }
@@ -103,6 +116,14 @@ export function openApiDocument(app: INestApplication): OpenAPIObject {
     )
     .build();
   return polishDocument(SwaggerModule.createDocument(app, config));
+}
+
+/** The document with `servers` set to where the client reached it, through a trusted proxy. */
+function withServerOf(req: Request, document: OpenAPIObject, trusted: boolean): OpenAPIObject {
+  const raw = req.headers['x-forwarded-prefix'];
+  const prefix = (Array.isArray(raw) ? raw[0] : raw)?.trim().replace(/\/+$/, '');
+  if (!trusted || !prefix || !/^\/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$/.test(prefix)) return document;
+  return { ...document, servers: [{ url: `${req.protocol}://${req.get('host')}${prefix}` }] };
 }
 
 /** With an allow-list the answer depends on the Origin header: shared caches must key on it. */

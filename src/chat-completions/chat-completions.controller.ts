@@ -155,9 +155,33 @@ export class ChatCompletionsController {
       await writer.pipe(turn.events);
       return;
     }
+    const keepalive = this.startNonStreamKeepalive(res);
     for await (const _ of turn.events); // the body waits for the turn's end
     const { result: r } = await result;
+    if (keepalive) {
+      // the status went out already: an error is still an OpenAI error body, with status 200
+      clearInterval(keepalive);
+      res.end(JSON.stringify(r.body));
+      return;
+    }
     res.status(r.status).set(r.headers).json(r.body);
+  }
+
+  /**
+   * OH_NONSTREAM_KEEPALIVE_S: status and headers at once, then a space every so often until the
+   * JSON (parsers skip leading whitespace), so a proxy's read timeout cannot cut a long turn.
+   */
+  private startNonStreamKeepalive(res: Response): NodeJS.Timeout | null {
+    const every = this.config.nonStreamKeepaliveMs;
+    if (every <= 0) return null;
+    res.status(200).setHeader('Content-Type', 'application/json; charset=utf-8');
+    res.flushHeaders();
+    return setInterval(() => {
+      if (!res.writableEnded) {
+        res.write(' ');
+        this.metrics.keepalive();
+      }
+    }, every);
   }
 
   /** The result of the same request's earlier turn, as this request asked for it (JSON or SSE). */

@@ -7,6 +7,7 @@ export const chatConfig = registerAs('chat', () => {
     stepRendering: env.OH_STEP_RENDERING,
     keepaliveMs: Math.round(env.OH_KEEPALIVE_S * 1000),
     idempotencyTtlMs: Math.round(env.OH_IDEMPOTENCY_TTL_S * 1000),
+    nonStreamKeepaliveMs: Math.round(env.OH_NONSTREAM_KEEPALIVE_S * 1000),
   };
 });
 

@@ -301,6 +301,26 @@ export class EnvSchema {
   @Max(10)
   OH_LLM_TIMEOUT_RETRIES = 1;
 
+  /**
+   * Seconds between the whitespace bytes a non-streamed chat completion sends while its turn runs
+   * (status and headers go out at once), so a proxy's read timeout cannot cut it. 0: off.
+   */
+  @Transform(toNumber)
+  @Min(0)
+  @Max(3600)
+  OH_NONSTREAM_KEEPALIVE_S = 0;
+
+  /**
+   * Reverse proxies in front of the service: a hop count (`1`), or addresses and CIDR ranges
+   * (`10.0.0.0/8,127.0.0.1`, also `loopback`). Their X-Forwarded-For / -Proto / -Prefix are then
+   * believed. Unset: none.
+   */
+  @IsOptional()
+  @Matches(/^(\d+|[0-9a-fA-F:.,/\sa-z]+)$/, {
+    message: '$property must be a hop count or a comma-separated list of addresses and CIDR ranges',
+  })
+  OH_TRUST_PROXY?: string;
+
   /** Seconds the result of a request sent with an `Idempotency-Key` is kept for its retries. */
   @Transform(toNumber)
   @Min(1)

@@ -65,9 +65,13 @@ export function loggingParams(level: LogLevel): Params {
       quietReqLogger: true,
       customAttributeKeys: { reqId: 'request_id' },
       serializers: {
-        req: (req: IncomingMessage & { id?: unknown }) => ({
+        req: (
+          req: IncomingMessage & { id?: unknown; raw?: { ip?: string }; remoteAddress?: string },
+        ) => ({
           method: req.method,
           path: pathOf(req.url),
+          // the client's address: behind OH_TRUST_PROXY's proxies, from X-Forwarded-For
+          client_address: req.raw?.ip ?? req.remoteAddress,
         }),
         res: (res: ServerResponse) => ({ status: res.statusCode }),
         err: serializeError,
