@@ -138,13 +138,17 @@ export function turnToolsOf(
   };
 }
 
-function toolModeOf(header: string | undefined): ToolMode | null {
+/**
+ * The tools mode the `X-OpenHands-Tools` header asks for, or null when it is absent; `family`
+ * names the route family in the error code (`chat`, `responses`).
+ */
+export function toolModeOf(header: string | undefined, family = 'chat'): ToolMode | null {
   if (header === undefined || header.trim() === '') return null;
   const value = header.trim().toLowerCase();
   if ((TOOL_MODES as readonly string[]).includes(value)) return value as ToolMode;
   throw new AppError(
     'invalid',
-    'chat.invalid_tools_mode',
+    `${family}.invalid_tools_mode`,
     `${TOOLS_HEADER} must be one of ${TOOL_MODES.join(', ')}.`,
     { param: TOOLS_HEADER },
   );

@@ -12,6 +12,7 @@ import {
   usageOf,
 } from './completion-renderer';
 import { stepLine } from './step-lines';
+import { openEventStream } from '../common/http/event-stream';
 
 export interface StreamOptions {
   model: string;
@@ -49,13 +50,7 @@ export class SseWriter {
 
   /** Sends the headers and the role chunk at once. */
   open(): void {
-    this.res.status(200);
-    this.res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
-    this.res.setHeader('Cache-Control', 'no-cache, no-transform');
-    this.res.setHeader('Connection', 'keep-alive');
-    this.res.setHeader('X-Accel-Buffering', 'no');
-    this.res.flushHeaders();
-    this.res.socket?.setNoDelay(true);
+    openEventStream(this.res);
     void this.chunk({ role: 'assistant', content: '' });
   }
 

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { TOOL_MODES, type ToolMode, type TurnTools } from '../agent/client-tools';
+import { type ToolMode, type TurnTools } from '../agent/client-tools';
 import type { AnswerFormat } from '../agent/structured-output';
 import { AppError, invalidRequest } from '../common/errors/app-error';
-import { TOOLS_HEADER, toTurnRequest, type TurnRequest } from '../chat-completions/chat-request';
+import { toolModeOf, toTurnRequest, type TurnRequest } from '../chat-completions/chat-request';
 import type {
   ChatMessageDto,
   ContentPart,
@@ -226,7 +226,7 @@ export function turnToolsOf(
 ): TurnTools {
   const choice = body.tool_choice;
   return {
-    mode: toolModeOf(header) ?? profileMode ?? 'both',
+    mode: toolModeOf(header, 'responses') ?? profileMode ?? 'both',
     client: (body.tools ?? []).map((t, i) => {
       if (typeof t.name !== 'string' || !t.name)
         throw bad(`tools[${i}].name`, 'must be a non-empty string');
@@ -245,16 +245,4 @@ export function turnToolsOf(
           : 'auto',
     parallel: body.parallel_tool_calls !== false,
   };
-}
-
-function toolModeOf(header: string | undefined): ToolMode | null {
-  if (header === undefined || header.trim() === '') return null;
-  const value = header.trim().toLowerCase();
-  if ((TOOL_MODES as readonly string[]).includes(value)) return value as ToolMode;
-  throw new AppError(
-    'invalid',
-    'responses.invalid_tools_mode',
-    `${TOOLS_HEADER} must be one of ${TOOL_MODES.join(', ')}.`,
-    { param: TOOLS_HEADER },
-  );
 }

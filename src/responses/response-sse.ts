@@ -2,6 +2,7 @@ import type { Response } from 'express';
 import { openAiErrorBody } from '../common/errors/error-body';
 import { toAppError } from '../common/errors/to-app-error';
 import type { ResponseStreamEvent } from './response-renderer';
+import { openEventStream } from '../common/http/event-stream';
 
 /**
  * Writes Responses stream events as server-sent events (`event: <type>` and `data: <json>`), with
@@ -18,13 +19,7 @@ export class ResponseSseWriter {
   ) {}
 
   open(): void {
-    this.res.status(200);
-    this.res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
-    this.res.setHeader('Cache-Control', 'no-cache, no-transform');
-    this.res.setHeader('Connection', 'keep-alive');
-    this.res.setHeader('X-Accel-Buffering', 'no');
-    this.res.flushHeaders();
-    this.res.socket?.setNoDelay(true);
+    openEventStream(this.res);
     this.armKeepalive();
   }
 
