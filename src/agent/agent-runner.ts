@@ -160,14 +160,18 @@ export class AgentRunner {
   ): Promise<TurnOutcome> {
     const { journal } = turn;
     const started = Date.now();
+    const deadline = started + this.config.turnTimeoutMs;
     const timer = setTimeout(() => controller.abort('timeout'), this.config.turnTimeoutMs);
     const usage = emptyUsage();
     // with a required format the answer is shown once it has been checked, not while it is written
     const content = new ContentStream(out, turn.answerFormat !== undefined);
     let ending: Ending;
     try {
-      ending = await this.loop(turn, controller.signal, out, usage, content);
+      ending = await this.loop(turn, controller.signal, out, usage, content, deadline);
     } catch (err) {
+      // The LLM client's clocks stop at this same deadline; whichever timer fires first, a call
+      // cut there ended the turn because its time ran out.
+      if (!controller.signal.aborted && Date.now() >= deadline) controller.abort('timeout');
       ending = this.endingFor(err, controller.signal);
     } finally {
       clearTimeout(timer);
@@ -297,9 +301,9 @@ export class AgentRunner {
     out: EventChannel<AgentEvent>,
     usage: TurnUsage,
     content: ContentStream,
+    deadline: number,
   ): Promise<Ending> {
     const { journal, model } = turn;
-    const deadline = Date.now() + this.config.turnTimeoutMs;
     const format = turn.answerFormat;
     const base = this.systemPromptFor(journal.conversation.systemPromptSuffix);
     const system = format ? `${base}\n\n${formatInstructions(format)}` : base;

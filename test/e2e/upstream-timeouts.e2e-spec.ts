@@ -29,10 +29,13 @@ describe('upstream timeouts', () => {
     llm.setHandler(null);
   });
 
+  // A new prompt each time: an identical request right after a failure gets that failure back
+  // (safe retries), and these tests want a fresh turn each.
+  let asked = 0;
   const ask = () =>
     t.openai.chat.completions.create({
       model: 'openhands_agent',
-      messages: [{ role: 'user', content: 'hello' }],
+      messages: [{ role: 'user', content: `hello ${++asked}` }],
     });
 
   it('a provider that never answers: two attempts, then a 504, well within the budget', async () => {
