@@ -59,16 +59,17 @@ onPostgres('several server processes on one PostgreSQL', () => {
   });
 
   /**
-   * Sends the same turn `perServer` times to each server at once. `refused` counts the requests
-   * answered so far; the LLM handler holds the one that runs until the test releases it.
+   * Sends a turn `perServer` times to each server at once, each with its own prompt (an identical
+   * one would attach to the turn in flight: safe retries). `answered` counts the requests answered
+   * so far; the LLM handler holds the one that runs until the test releases it.
    */
   function race(id: string, text: string, perServer: number) {
     let answered = 0;
-    const calls = [a, b].flatMap((server) =>
-      Array.from({ length: perServer }, () =>
+    const calls = [a, b].flatMap((server, s) =>
+      Array.from({ length: perServer }, (_, n) =>
         server.openai.chat.completions
           .create(
-            { model: MODEL, messages: [{ role: 'user', content: text }] },
+            { model: MODEL, messages: [{ role: 'user', content: `${text} (${s}.${n})` }] },
             { headers: { [HEADER]: id } },
           )
           .then(
