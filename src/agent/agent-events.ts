@@ -1,6 +1,10 @@
 import type { AppError } from '../common/errors/app-error';
-import type { StoredEvent, TurnEndReason, TurnUsage } from '../conversations/conversation-events';
-import type { ExecutionStatus } from '../conversations/entities/conversation.entity';
+import type {
+  ExecutionStatus,
+  StoredEvent,
+  TurnEndReason,
+} from '../conversations/events.types';
+import type { TurnUsage } from '../conversations/usage.types';
 import type { PendingToolCall } from './client-tools';
 
 /** How a turn ended. */

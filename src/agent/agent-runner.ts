@@ -9,13 +9,12 @@ import { ActiveTurns } from '../conversations/active-turns';
 import { ConversationsService } from '../conversations/conversations.service';
 import type {
   EventPayloads,
+  ExecutionStatus,
   NewEvent,
-  NewLlmCall,
   StoredEvent,
   TurnEndReason,
-  TurnUsage,
-} from '../conversations/conversation-events';
-import type { ExecutionStatus } from '../conversations/entities/conversation.entity';
+} from '../conversations/events.types';
+import type { NewLlmCall, TurnUsage } from '../conversations/usage.types';
 import { transcriptHash, transcriptOf } from '../conversations/transcript';
 import type { TurnJournal } from '../conversations/turn-journal';
 import { databaseUnavailable, isDatabaseUnavailable } from '../database/database-errors';

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { AppError } from '../common/errors/app-error';
-import type { NewEvent, StoredEvent } from '../conversations/conversation-events';
+import type { NewEvent, StoredEvent } from '../conversations/events.types';
 import { ConversationsService } from '../conversations/conversations.service';
 import type { LlmRequest, ResolvedModel } from '../models/llm-types';
 import { AgentRun } from './agent-run';

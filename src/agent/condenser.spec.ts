@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import type { NewEvent, StoredEvent } from '../conversations/conversation-events';
+import type { NewEvent, StoredEvent } from '../conversations/events.types';
 import type { LlmClient } from '../models/llm-client';
 import type { LlmRequest, LlmStepResult, ResolvedModel } from '../models/llm-types';
 import { Condenser, promptEstimate, summaryTokens } from './condenser';

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import type { NewEvent, NewLlmCall, StoredEvent } from '../conversations/conversation-events';
+import type { NewEvent, StoredEvent } from '../conversations/events.types';
+import type { NewLlmCall } from '../conversations/usage.types';
 import { LlmClient } from '../models/llm-client';
 import type { LlmStepResult, ResolvedModel } from '../models/llm-types';
 import { llmCallOf } from './llm-accounting';

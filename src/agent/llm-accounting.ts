@@ -1,4 +1,4 @@
-import type { NewLlmCall, TurnUsage } from '../conversations/conversation-events';
+import type { NewLlmCall, TurnUsage } from '../conversations/usage.types';
 import type { LlmStepResult, ResolvedModel } from '../models/llm-types';
 
 export const emptyUsage = (): TurnUsage => ({

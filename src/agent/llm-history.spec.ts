@@ -1,4 +1,4 @@
-import type { NewEvent, StoredEvent } from '../conversations/conversation-events';
+import type { NewEvent, StoredEvent } from '../conversations/events.types';
 import { toModelMessages } from './llm-history';
 
 const log = (...events: NewEvent[]): StoredEvent[] =>

@@ -5,7 +5,7 @@ import type {
   ToolContent,
   UserContent,
 } from 'ai';
-import type { EventPayloads, StoredEvent } from '../conversations/conversation-events';
+import type { EventPayloads, StoredEvent } from '../conversations/events.types';
 
 const INTERRUPTED_RESULT = '[No result: the turn was interrupted before this call finished.]';
 

@@ -1,4 +1,4 @@
-import type { StoredEvent } from '../conversations/conversation-events';
+import type { StoredEvent } from '../conversations/events.types';
 
 export type StuckVerdict =
   { kind: 'ok' } | { kind: 'nudge'; message: string } | { kind: 'stuck'; reason: string };

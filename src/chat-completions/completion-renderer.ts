@@ -4,7 +4,7 @@ import { AppError } from '../common/errors/app-error';
 import { openAiErrorBody } from '../common/errors/error-body';
 import { LlmCallError } from '../models/llm-errors';
 import type { StoredResult } from './idempotency';
-import type { TurnUsage } from '../conversations/conversation-events';
+import type { TurnUsage } from '../conversations/usage.types';
 import type { ChatCompletionDto, CompletionUsageDto, ToolCallDto } from './dto/chat-completion.dto';
 
 export const completionId = () => `chatcmpl-${randomUUID().replaceAll('-', '')}`;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { AppError } from '../common/errors/app-error';
-import type { NewEvent } from '../conversations/conversation-events';
+import type { NewEvent } from '../conversations/events.types';
 import { ConversationsService } from '../conversations/conversations.service';
 import {
   normalizeText,

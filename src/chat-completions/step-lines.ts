@@ -1,4 +1,4 @@
-import type { StoredEvent } from '../conversations/conversation-events';
+import type { StoredEvent } from '../conversations/events.types';
 
 const PREVIEW_LINES = 3;
 const PREVIEW_CHARS = 300;

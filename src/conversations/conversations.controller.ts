@@ -18,7 +18,7 @@ import {
 } from '@nestjs/swagger';
 import { ApiSessionAuth } from '../common/auth/api-key-auth.decorator';
 import { AppError } from '../common/errors/app-error';
-import { EVENT_KINDS } from './conversation-events';
+import { EVENT_KINDS } from './events.types';
 import { invalidPageId } from './conversations.errors';
 import { ConversationsService } from './conversations.service';
 import {

@@ -1,9 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
-import type { TaskItem } from '../agent/tools/tool';
-import type { NewLlmCall, StoredEvent } from './conversation-events';
-import type { Conversation, ExecutionStatus } from './entities/conversation.entity';
+import type { Conversation } from './entities/conversation.entity';
+import type { ExecutionStatus, StoredEvent } from './events.types';
+import type { TaskItem } from './tasks.types';
+import type { NewLlmCall, TokenCounts, UsageRow } from './usage.types';
 
 export interface NewConversation {
   id: string;
@@ -22,18 +23,6 @@ export interface SearchConversations {
   ascending: boolean;
   /** Keyset cursor: the id of the last item of the previous page (its exact sort value is read back). */
   afterId?: string;
-}
-
-export interface UsageRow {
-  conversationId: string;
-  usageId: string;
-  model: string;
-  promptTokens: number;
-  completionTokens: number;
-  cacheReadTokens: number;
-  cacheWriteTokens: number;
-  reasoningTokens: number;
-  costUsd: number;
 }
 
 const CONVERSATION_COLUMNS = `id, profile_name, model, title, system_prompt_suffix, execution_status, run_owner,
@@ -517,17 +506,12 @@ interface RawEvent {
   created_at: Date;
 }
 
-interface RawUsage {
+type RawUsage = TokenCounts & {
   conversation_id: string;
   usage_id: string;
   model: string;
-  prompt_tokens: number;
-  completion_tokens: number;
-  cache_read_tokens: number;
-  cache_write_tokens: number;
-  reasoning_tokens: number;
   cost_usd: number;
-}
+};
 
 function toConversation(r: RawConversation): Conversation {
   return {

@@ -12,13 +12,10 @@ import { databaseConfig } from '../config/database.config';
 import { databaseUnavailable } from '../database/database-errors';
 import { ActiveTurns } from './active-turns';
 import { CancelSignals } from './cancel-signals';
-import type { NewEvent, StoredEvent } from './conversation-events';
+import type { NewEvent, StoredEvent } from './events.types';
+import type { UsageRow } from './usage.types';
 import { conversationBusy, conversationNotFound, shuttingDown } from './conversations.errors';
-import {
-  ConversationsRepository,
-  type SearchConversations,
-  type UsageRow,
-} from './conversations.repository';
+import { ConversationsRepository, type SearchConversations } from './conversations.repository';
 import type { Conversation } from './entities/conversation.entity';
 import { HistoryCache } from './history-cache';
 import { type JournalHost, TurnJournal, stamp } from './turn-journal';

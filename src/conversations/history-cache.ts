@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { StoredEvent } from './conversation-events';
+import type { StoredEvent } from './events.types';
 
 const MAX_CONVERSATIONS = 256;
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { StoredEvent } from './conversation-events';
+import type { StoredEvent } from './events.types';
 
 export type TranscriptEntry = readonly ['user' | 'assistant', string];
 

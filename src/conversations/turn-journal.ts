@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import type { TaskItem, TaskStore } from '../agent/tools/tool';
 import { AppError } from '../common/errors/app-error';
 import { isDatabaseUnavailable } from '../database/database-errors';
-import type { NewEvent, NewLlmCall, StoredEvent } from './conversation-events';
+import type { ExecutionStatus, NewEvent, StoredEvent } from './events.types';
+import type { TaskItem, TaskStore } from './tasks.types';
+import type { NewLlmCall } from './usage.types';
 import type { ConversationsRepository, TurnLock } from './conversations.repository';
-import type { Conversation, ExecutionStatus } from './entities/conversation.entity';
+import type { Conversation } from './entities/conversation.entity';
 
 export const stamp = (event: NewEvent, seq: number): StoredEvent => ({
   ...event,

@@ -8,15 +8,7 @@ import {
   type MetricObjectWithValues,
   type MetricValue,
 } from 'prom-client';
-
-/** Tokens of one LLM call, as the models module counts them. */
-export interface LlmCallTokens {
-  promptTokens: number;
-  completionTokens: number;
-  cacheReadTokens: number;
-  cacheWriteTokens: number;
-  reasoningTokens: number;
-}
+import type { TokenUsage } from '../conversations/usage.types';
 
 const TOKEN_TYPES = [
   ['prompt', 'promptTokens'],
@@ -24,7 +16,7 @@ const TOKEN_TYPES = [
   ['cache_read', 'cacheReadTokens'],
   ['cache_write', 'cacheWriteTokens'],
   ['reasoning', 'reasoningTokens'],
-] as const satisfies readonly (readonly [string, keyof LlmCallTokens])[];
+] as const satisfies readonly (readonly [string, keyof TokenUsage])[];
 
 /** Seconds: from a few ms of gateway overhead to turns that run for many minutes. */
 const TURN_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 900];
@@ -123,7 +115,7 @@ export class MetricsService {
     };
   }
 
-  llmCall(profile: string, tokens: LlmCallTokens, costUsd: number, latencyMs: number): void {
+  llmCall(profile: string, tokens: TokenUsage, costUsd: number, latencyMs: number): void {
     this.llmDuration.observe({ profile }, latencyMs / 1000);
     for (const [type, field] of TOKEN_TYPES) {
       if (tokens[field] > 0) this.llmTokens.inc({ profile, type }, tokens[field]);

@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { type LanguageModelUsage, type ProviderMetadata } from 'ai';
+import type { TokenUsage } from '../conversations/usage.types';
 import { MetricsService } from '../metrics/metrics.service';
 import { bindingOf, type ProviderBinding, type ProviderOptions } from './language-model.factory';
 import { classifyLlmError, LlmCallError } from './llm-errors';
@@ -10,7 +11,6 @@ import type {
   LlmStepResult,
   LlmStreamPart,
   LlmToolCall,
-  TokenUsage,
 } from './llm-types';
 import { priceCall } from './pricing';
 import { clean, failed, messagesAttribute, startSpan } from '../common/tracing/spans';

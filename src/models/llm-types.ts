@@ -1,14 +1,6 @@
 import type { LanguageModel, ModelMessage, ProviderMetadata, ToolSet } from 'ai';
+import type { TokenUsage } from '../conversations/usage.types';
 import type { LlmConfig } from '../profiles/llm-config';
-
-/** Tokens of one LLM call. */
-export interface TokenUsage {
-  promptTokens: number;
-  completionTokens: number;
-  cacheReadTokens: number;
-  cacheWriteTokens: number;
-  reasoningTokens: number;
-}
 
 /** A gateway model resolved to something callable. Holds the decrypted key: never log it. */
 export interface ResolvedModel {

@@ -1,4 +1,4 @@
-import type { TokenUsage } from './llm-types';
+import type { TokenUsage } from '../conversations/usage.types';
 import { contextWindowOf, isInPriceTable, priceCall } from './pricing';
 
 const usage = (over: Partial<TokenUsage> = {}): TokenUsage => ({

@@ -1,7 +1,7 @@
 import { calcPrice, type Usage } from '@pydantic/genai-prices';
 import type { LlmConfig } from '../profiles/llm-config';
 import { type LlmProvider, parseModelName } from '../profiles/llm-providers';
-import type { TokenUsage } from './llm-types';
+import type { TokenUsage } from '../conversations/usage.types';
 
 /**
  * The price-table provider id for each LiteLLM prefix, `null` when the table has nothing to say

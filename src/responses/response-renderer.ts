@@ -2,7 +2,7 @@ import type { AgentEvent, TurnOutcome } from '../agent/agent-events';
 import type { PendingToolCall } from '../agent/client-tools';
 import { failureOf } from '../chat-completions/completion-renderer';
 import { stepLine } from '../chat-completions/step-lines';
-import type { TurnUsage } from '../conversations/conversation-events';
+import type { TurnUsage } from '../conversations/usage.types';
 import type { ResponseDto, ResponseStatus, ResponseUsageDto } from './dto/response.dto';
 import { itemId } from './response-input';
 

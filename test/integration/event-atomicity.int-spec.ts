@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import type { NewLlmCall, StoredEvent } from '../../src/conversations/conversation-events';
+import type { StoredEvent } from '../../src/conversations/events.types';
+import type { NewLlmCall } from '../../src/conversations/usage.types';
 import { ConversationsRepository } from '../../src/conversations/conversations.repository';
 import { createTestApp, type TestApp } from '../support/create-test-app';
 

@@ -1,7 +1,8 @@
 import { FinishTool } from './finish.tool';
 import { TaskTrackerTool } from './task-tracker.tool';
 import { ThinkTool } from './think.tool';
-import type { TaskItem, TaskStore, ToolContext } from './tool';
+import type { TaskItem, TaskStore } from '../../conversations/tasks.types';
+import type { ToolContext } from './tool';
 
 class MemoryTaskStore implements TaskStore {
   tasks: TaskItem[] = [];

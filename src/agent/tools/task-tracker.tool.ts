@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import type { AgentTool, TaskItem, ToolContext, ToolOutcome } from './tool';
+import type { TaskItem } from '../../conversations/tasks.types';
+import type { AgentTool, ToolContext, ToolOutcome } from './tool';
 
 const taskItem = z.object({
   title: z.string().min(1).describe('What the task is, briefly.'),

@@ -5,7 +5,8 @@ import { parseAppEnv } from '@/config/load-env';
 import { testRuntime } from '../../../test/support/sandbox';
 import type { SandboxRuntime } from '../workspace/sandbox-runtime';
 import { TerminalTool, type TerminalArgs } from './terminal.tool';
-import type { TaskItem, ToolContext } from './tool';
+import type { TaskItem } from '../../conversations/tasks.types';
+import type { ToolContext } from './tool';
 
 describe(TerminalTool.name, () => {
   const FAKE_SECRET = 'fake-secret-key-for-the-test-0123456789';

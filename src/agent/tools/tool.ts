@@ -1,17 +1,5 @@
 import type { z } from 'zod';
-
-/** One task of the conversation's plan (`task_tracker`). */
-export interface TaskItem {
-  title: string;
-  notes: string;
-  status: 'todo' | 'in_progress' | 'done';
-}
-
-/** Where the task list lives: with the conversation, in the database. */
-export interface TaskStore {
-  get(): Promise<TaskItem[]>;
-  set(tasks: TaskItem[]): Promise<void>;
-}
+import type { TaskStore } from '../../conversations/tasks.types';
 
 /** What a tool gets for one call. */
 export interface ToolContext {

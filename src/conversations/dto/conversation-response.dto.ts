@@ -1,10 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
-import type { UsageRow } from '../conversations.repository';
-import {
-  EXECUTION_STATUSES,
-  type Conversation,
-  type ExecutionStatus,
-} from '../entities/conversation.entity';
+import type { TokenCounts, UsageRow } from '../usage.types';
+import type { Conversation } from '../entities/conversation.entity';
+import { EXECUTION_STATUSES, type ExecutionStatus } from '../events.types';
 import { ApiExample } from '../../common/http/openapi-document';
 
 const ID = '3f0c5b4e-8a0d-4d63-9a55-4b7c3c1f2a10';
@@ -33,7 +30,7 @@ const CONVERSATION = {
 };
 
 @ApiExample(TOKENS)
-export class TokenUsageDto {
+export class TokenUsageDto implements TokenCounts {
   @ApiProperty({ type: 'integer' }) prompt_tokens!: number;
   @ApiProperty({ type: 'integer' }) completion_tokens!: number;
   @ApiProperty({ type: 'integer' }) cache_read_tokens!: number;

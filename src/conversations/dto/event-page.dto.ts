@@ -1,7 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
-import { EVENT_KINDS, type StoredEvent } from '../conversation-events';
+import { EVENT_KINDS, type StoredEvent } from '../events.types';
 import { ApiExample } from '../../common/http/openapi-document';
 
 export class SearchEventsQueryDto {

@@ -11,7 +11,7 @@ import {
   Max,
   Min,
 } from 'class-validator';
-import { EXECUTION_STATUSES, type ExecutionStatus } from '../entities/conversation.entity';
+import { EXECUTION_STATUSES, type ExecutionStatus } from '../events.types';
 
 export const SORT_ORDERS = [
   'CREATED_AT',

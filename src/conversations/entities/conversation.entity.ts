@@ -1,15 +1,6 @@
 import { Column, CreateDateColumn, Entity, Index, PrimaryColumn, UpdateDateColumn } from 'typeorm';
-import type { TaskItem } from '../../agent/tools/tool';
-
-export const EXECUTION_STATUSES = [
-  'idle',
-  'running',
-  'finished',
-  'error',
-  'stuck',
-  'cancelled',
-] as const;
-export type ExecutionStatus = (typeof EXECUTION_STATUSES)[number];
+import type { ExecutionStatus } from '../events.types';
+import type { TaskItem } from '../tasks.types';
 
 @Entity('conversations')
 @Index(['updatedAt'])

@@ -1,4 +1,14 @@
-import type { ExecutionStatus } from './entities/conversation.entity';
+import type { TurnUsage } from './usage.types';
+
+export const EXECUTION_STATUSES = [
+  'idle',
+  'running',
+  'finished',
+  'error',
+  'stuck',
+  'cancelled',
+] as const;
+export type ExecutionStatus = (typeof EXECUTION_STATUSES)[number];
 
 export type EventSource = 'user' | 'agent' | 'environment' | 'system';
 
@@ -13,16 +23,6 @@ export type TurnEndReason =
   | 'error'
   /** Paused on calls to the client's tools; the client's results resume it. */
   | 'tool_calls';
-
-/** Tokens and cost of one turn's LLM calls (the condenser's included). */
-export interface TurnUsage {
-  prompt_tokens: number;
-  completion_tokens: number;
-  cache_read_tokens: number;
-  cache_write_tokens: number;
-  reasoning_tokens: number;
-  cost_usd: number;
-}
 
 /** The payload of each kind of event in a conversation's append-only log. */
 export interface EventPayloads {
@@ -108,20 +108,6 @@ export type StoredEvent = NewEvent & {
   /** ISO 8601 */
   createdAt: string;
 };
-
-/** One LLM request's accounting, stored with the events of the same step. */
-export interface NewLlmCall {
-  id: string;
-  usageId: string;
-  model: string;
-  promptTokens: number;
-  completionTokens: number;
-  cacheReadTokens: number;
-  cacheWriteTokens: number;
-  reasoningTokens: number;
-  costUsd: number;
-  latencyMs: number;
-}
 
 export const isKind = <K extends EventKind>(
   event: StoredEvent,
