@@ -22,7 +22,14 @@ import { STEP_RENDERINGS, type StepRendering } from '../config/env.schema';
 import { ChatCompletionsService, type StartedTurn } from './chat-completions.service';
 import { TOOLS_HEADER } from './chat-request';
 import { resultOf } from './completion-renderer';
-import { IdempotencyService, IDEMPOTENCY_HEADER, type StoredResult } from './idempotency';
+import {
+  IdempotencyService,
+  IDEMPOTENCY_HEADER,
+  type Repeat,
+  type StoredResult,
+} from './idempotency';
+import { openEventStream } from '../common/http/event-stream';
+import { openAiErrorBody } from '../common/errors/error-body';
 import { CHAT_ID_HEADERS, CONVERSATION_HEADER } from './conversation-resolver';
 import { ChatCompletionDto } from './dto/chat-completion.dto';
 import { CreateChatCompletionDto } from './dto/create-chat-completion.dto';
@@ -77,7 +84,7 @@ export class ChatCompletionsController {
     name: IDEMPOTENCY_HEADER,
     required: false,
     description:
-      'A key of your choice (1-255 characters) that makes retries safe: a request repeated with the same key is attached to the turn in flight, or answered with the stored result of the finished one (for OH_IDEMPOTENCY_TTL_S), on any replica; the turn goes on if the client disconnects. The same key with a different body is a 400.',
+      'A key of your choice (1-255 characters) that makes retries safe: a request repeated with the same key is attached to the turn in flight, or answered with the stored result of the finished one (for OH_IDEMPOTENCY_TTL_S), on any replica; the turn goes on if the client disconnects. The same key with a different body is a 400. Without a key, an identical request is attached to the one in flight, and a non-streamed turn whose client disconnected waits OH_RETRY_GRACE_S for it.',
   })
   @ApiHeader({
     name: PROGRESS_HEADER,
@@ -109,7 +116,7 @@ export class ChatCompletionsController {
     const rendering = this.renderingOf(progress);
     const admission = await this.idempotency.admit(req.body, req.headers, body.model);
     if (admission.kind === 'repeat') {
-      this.sendRepeat(await admission.result, body, res);
+      await this.sendRepeat(admission, body, res);
       return;
     }
     const claim = admission.kind === 'new' ? admission : null;
@@ -139,8 +146,13 @@ export class ChatCompletionsController {
       this.log.assign({ conversation_id: turn.conversationId }); // every later line of this request
     }
     res.on('close', () => {
-      // with an Idempotency-Key the client will ask again: the turn goes on for it to attach to
-      if (!res.writableFinished && !claim?.explicit) turn.cancel('client_disconnected');
+      if (res.writableFinished || claim?.explicit) return; // with a key, the client will ask again
+      const cancel = () => turn.cancel('client_disconnected');
+      // a non-streamed request cut by a timeout (the client's or a proxy's) is usually retried
+      // as is: its turn waits OH_RETRY_GRACE_S for the retry to attach. A stream's client stops.
+      if (claim && !body.stream && this.config.retryGraceMs > 0) {
+        claim.keepFor(this.config.retryGraceMs, cancel);
+      } else cancel();
     });
 
     if (body.stream) {
@@ -184,42 +196,61 @@ export class ChatCompletionsController {
     }, every);
   }
 
-  /** The result of the same request's earlier turn, as this request asked for it (JSON or SSE). */
-  private sendRepeat(result: StoredResult, body: CreateChatCompletionDto, res: Response): void {
-    if (result.conversationId) res.setHeader(CONVERSATION_HEADER, result.conversationId);
+  /**
+   * The same request's earlier turn, as this request asked for it (JSON or SSE). While that turn
+   * runs, this request gets the same keepalives as its own turn would: `: keepalive` comments on a
+   * stream, whitespace with OH_NONSTREAM_KEEPALIVE_S.
+   */
+  private async sendRepeat(
+    repeat: Repeat,
+    body: CreateChatCompletionDto,
+    res: Response,
+  ): Promise<void> {
     res.setHeader('x-openhands-repeated', 'true');
-    if (!body.stream || result.status !== 200) {
-      res.status(result.status).set(result.headers).json(result.body);
+    res.on('close', () => repeat.leave());
+    let keepalive: NodeJS.Timeout | null = null;
+    if (repeat.inFlight && body.stream) {
+      openEventStream(res);
+      keepalive = setInterval(() => {
+        if (res.writableEnded) return;
+        res.write(': keepalive\n\n');
+        this.metrics.keepalive();
+      }, this.config.keepaliveMs);
+    } else if (repeat.inFlight) {
+      keepalive = this.startNonStreamKeepalive(res);
+    }
+    let result: StoredResult;
+    try {
+      result = await repeat.result;
+    } catch (err) {
+      if (!keepalive) throw err;
+      clearInterval(keepalive);
+      result = {
+        status: 409,
+        body: openAiErrorBody(err as AppError),
+        headers: {},
+        conversationId: null,
+      };
+    }
+    if (keepalive) clearInterval(keepalive);
+    if (res.destroyed) return;
+    if (result.conversationId && !res.headersSent) {
+      res.setHeader(CONVERSATION_HEADER, result.conversationId);
+    }
+    if (!body.stream) {
+      // with keepalives the status went out already: an error is still an OpenAI error body
+      if (keepalive) res.end(JSON.stringify(result.body));
+      else res.status(result.status).set(result.headers).json(result.body);
       return;
     }
-    const completion = result.body as ChatCompletionDto;
-    const choice = completion.choices[0];
-    const chunk = (delta: object, finish: string | null, extra: object = {}) =>
-      `data: ${JSON.stringify({ id: completion.id, object: 'chat.completion.chunk', created: completion.created, model: completion.model, choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }], ...extra })}\n\n`;
-    res.status(200).set({
-      'Content-Type': 'text/event-stream; charset=utf-8',
-      'Cache-Control': 'no-cache',
-    });
-    const toolCalls = (choice.message as { tool_calls?: object[] }).tool_calls;
-    res.write(
-      chunk(
-        {
-          role: 'assistant',
-          content: choice.message.content,
-          ...(toolCalls?.length
-            ? { tool_calls: toolCalls.map((call, index) => ({ index, ...call })) }
-            : {}),
-        },
-        null,
-      ),
-    );
-    res.write(chunk({}, choice.finish_reason));
-    if (body.stream_options?.include_usage) {
-      res.write(
-        `data: ${JSON.stringify({ id: completion.id, object: 'chat.completion.chunk', created: completion.created, model: completion.model, choices: [], usage: completion.usage })}\n\n`,
-      );
+    if (!res.headersSent) {
+      if (result.status !== 200) {
+        res.status(result.status).set(result.headers).json(result.body);
+        return;
+      }
+      openEventStream(res);
     }
-    res.end('data: [DONE]\n\n');
+    res.end(storedResultAsEvents(result, body.stream_options?.include_usage === true));
   }
 
   private renderingOf(header: string | undefined): StepRendering {
@@ -235,4 +266,43 @@ export class ChatCompletionsController {
       },
     );
   }
+}
+
+/** A stored result as the events of a stream: one chunk with the whole message, or the error frame. */
+function storedResultAsEvents(result: StoredResult, includeUsage: boolean): string {
+  const frame = (data: unknown) => `data: ${JSON.stringify(data)}\n\n`;
+  if (result.status !== 200) return frame(result.body) + 'data: [DONE]\n\n';
+  const completion = result.body as ChatCompletionDto;
+  const choice = completion.choices[0];
+  const chunk = (delta: object, finish: string | null) =>
+    frame({
+      id: completion.id,
+      object: 'chat.completion.chunk',
+      created: completion.created,
+      model: completion.model,
+      choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }],
+    });
+  const toolCalls = (choice.message as { tool_calls?: object[] }).tool_calls;
+  let events = chunk(
+    {
+      role: 'assistant',
+      content: choice.message.content,
+      ...(toolCalls?.length
+        ? { tool_calls: toolCalls.map((call, index) => ({ index, ...call })) }
+        : {}),
+    },
+    null,
+  );
+  events += chunk({}, choice.finish_reason);
+  if (includeUsage) {
+    events += frame({
+      id: completion.id,
+      object: 'chat.completion.chunk',
+      created: completion.created,
+      model: completion.model,
+      choices: [],
+      usage: completion.usage,
+    });
+  }
+  return events + 'data: [DONE]\n\n';
 }

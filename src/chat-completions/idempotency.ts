@@ -12,6 +12,8 @@ export const IDEMPOTENCY_HEADER = 'Idempotency-Key';
 /** How long after a failure (or its last replay) an identical request without a key gets it again. */
 export const RETRY_WINDOW_MS = 60_000;
 const POLL_MS = 200;
+/** How often a request attached to a turn in flight says it is still waiting (see `Claim.keepFor`). */
+const WAITING_BEAT_MS = 1_000;
 const MAX_KEY_LENGTH = 255;
 
 /** What a request got: replayed as is to a repeated one. */
@@ -31,12 +33,26 @@ export interface Claim {
   finish(result: StoredResult): void;
   /** Forget the claim: the next identical request runs a turn of its own. */
   drop(): void;
+  /**
+   * The client left before the answer: the turn goes on while a retry of it waits for it (on any
+   * replica), re-checked every `graceMs`; once none waits through a whole `graceMs`, `cancel()`.
+   */
+  keepFor(graceMs: number, cancel: () => void): void;
+}
+
+/** The same request already ran or runs: this is its result (awaited when in flight). */
+export interface Repeat {
+  kind: 'repeat';
+  result: Promise<StoredResult>;
+  /** The turn is still running: the result comes when it ends. */
+  inFlight: boolean;
+  /** This request's client left: it no longer waits for the turn (idempotent). */
+  leave(): void;
 }
 
 export type Admission =
   | Claim
-  /** The same request already ran or runs: this is its result (awaited when in flight). */
-  | { kind: 'repeat'; result: Promise<StoredResult> }
+  | Repeat
   /** No key of any kind applies (never happens today; kept for clarity of callers). */
   | { kind: 'none' };
 
@@ -63,6 +79,8 @@ export class IdempotencyService {
   private readonly logger = new Logger(IdempotencyService.name);
   /** Results of the turns this process runs, by key, for requests attached to them here. */
   private readonly local = new Map<string, Promise<StoredResult>>();
+  /** Requests of this process waiting for a turn in flight, by key. */
+  private readonly waiting = new Map<string, number>();
   private lastPurge = 0;
 
   constructor(
@@ -101,21 +119,56 @@ export class IdempotencyService {
           { param: IDEMPOTENCY_HEADER },
         );
       }
-      if (row.status === null) return { kind: 'repeat', result: this.wait(key) };
+      if (row.status === null) return this.attach(key);
       const replay = explicit || (row.recent && (row.status >= 400 || retry));
       if (replay) {
         await this.db.query(`UPDATE idempotency_keys SET seen_at = now() WHERE key = $1`, [key]);
-        return { kind: 'repeat', result: Promise.resolve(toResult(row)) };
+        return {
+          kind: 'repeat',
+          result: Promise.resolve(toResult(row)),
+          inFlight: false,
+          leave: () => undefined,
+        };
       }
       // a finished request repeated on purpose: run it again, if no identical one took the key first
       if (await this.takeOver(key, requestHash)) return this.claim(key, false);
     }
-    return { kind: 'repeat', result: this.wait(key) };
+    return this.attach(key);
+  }
+
+  /**
+   * A request attached to the turn in flight: counted here, and its heartbeat (`seen_at`) in the
+   * database tells the turn's replica that someone still waits for it (`Claim.keepFor`).
+   */
+  private attach(key: string): Repeat {
+    this.waiting.set(key, (this.waiting.get(key) ?? 0) + 1);
+    const touch = () =>
+      void this.db
+        .query(`UPDATE idempotency_keys SET seen_at = now() WHERE key = $1 AND status IS NULL`, [
+          key,
+        ])
+        .catch(() => undefined); // a missed beat only shortens the turn's grace
+    touch();
+    const beat = setInterval(touch, WAITING_BEAT_MS);
+    let left = false;
+    const leave = () => {
+      if (left) return;
+      left = true;
+      clearInterval(beat);
+      const count = (this.waiting.get(key) ?? 1) - 1;
+      if (count > 0) this.waiting.set(key, count);
+      else this.waiting.delete(key);
+    };
+    const result = this.wait(key);
+    result.then(leave, leave);
+    return { kind: 'repeat', result, inFlight: true, leave };
   }
 
   private claim(key: string, explicit: boolean): Claim {
     let settle!: (result: StoredResult | null) => void;
+    let settled = false;
     const done = new Promise<StoredResult | null>((resolve) => (settle = resolve));
+    void done.then(() => (settled = true));
     const forLocal = done.then((r) => r ?? this.wait(key));
     forLocal.catch(() => undefined);
     this.local.set(key, forLocal);
@@ -162,7 +215,36 @@ export class IdempotencyService {
             forget();
           });
       },
+      keepFor: (graceMs, cancel) => {
+        const check = async (since: Date) => {
+          if (settled) return;
+          const next = await this.dbNow().catch(() => new Date(0));
+          if ((this.waiting.get(key) ?? 0) > 0 || (await this.waitedSince(key, since))) {
+            setTimeout(() => void check(next), graceMs).unref();
+          } else if (!settled) cancel();
+        };
+        void this.dbNow().then(
+          (since) => setTimeout(() => void check(since), graceMs).unref(),
+          () => cancel(), // the database is down: nobody can attach, nothing to wait for
+        );
+      },
     };
+  }
+
+  private async dbNow(): Promise<Date> {
+    const rows = await this.db.query<{ now: Date | string }[]>(`SELECT now() AS now`);
+    return new Date(rows[0].now);
+  }
+
+  /** Whether a request attached to `key` said it was waiting after `since` (the database's clock). */
+  private async waitedSince(key: string, since: Date): Promise<boolean> {
+    const rows = await this.db
+      .query<unknown[]>(`SELECT 1 FROM idempotency_keys WHERE key = $1 AND seen_at > $2`, [
+        key,
+        since.toISOString(),
+      ])
+      .catch(() => []);
+    return rows.length > 0;
   }
 
   /** The result of the turn that holds `key`: from this process, else polled from the database. */

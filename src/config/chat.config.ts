@@ -8,6 +8,7 @@ export const chatConfig = registerAs('chat', () => {
     keepaliveMs: Math.round(env.OH_KEEPALIVE_S * 1000),
     idempotencyTtlMs: Math.round(env.OH_IDEMPOTENCY_TTL_S * 1000),
     nonStreamKeepaliveMs: Math.round(env.OH_NONSTREAM_KEEPALIVE_S * 1000),
+    retryGraceMs: Math.round(env.OH_RETRY_GRACE_S * 1000),
   };
 });
 

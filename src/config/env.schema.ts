@@ -321,6 +321,16 @@ export class EnvSchema {
   })
   OH_TRUST_PROXY?: string;
 
+  /**
+   * Seconds a non-streamed chat completion's turn goes on after its client disconnected without an
+   * `Idempotency-Key`, for a retry of the same request to attach to it (re-armed while one waits).
+   * 0: a disconnect cancels at once.
+   */
+  @Transform(toNumber)
+  @Min(0)
+  @Max(600)
+  OH_RETRY_GRACE_S = 15;
+
   /** Seconds the result of a request sent with an `Idempotency-Key` is kept for its retries. */
   @Transform(toNumber)
   @Min(1)

@@ -13,7 +13,7 @@ describe('retries', () => {
 
   beforeAll(async () => {
     llm = await FakeLlmServer.start();
-    t = await createTestApp({ OH_LLM_BACKOFF_MS: '5' });
+    t = await createTestApp({ OH_LLM_BACKOFF_MS: '5', OH_RETRY_GRACE_S: '2' });
     await t.saveProfile('agent', {
       model: 'openai/gpt-4o-mini',
       base_url: llm.url,
@@ -104,6 +104,70 @@ describe('retries', () => {
     expect(await userMessages(response.headers.get(HEADER)!)).toBe(1);
   });
 
+  it("without a key: the openai client's timeout retries attach to the one turn instead of cancelling it", async () => {
+    llm.enqueue(fakeReply.text('slow answer', { delayMs: 1_500 }));
+    const impatient = client({ timeout: 600, maxRetries: 4 });
+    const { data, response } = await impatient.chat.completions
+      .create({
+        model: 'openhands_agent',
+        messages: [{ role: 'user', content: `slow ${randomUUID()}` }],
+      })
+      .withResponse();
+    expect(data.choices[0].message.content).toBe('slow answer');
+    expect(llm.requests).toHaveLength(1);
+    expect(llm.requests[0].clientClosedEarly).toBe(false);
+    expect(await userMessages(response.headers.get(HEADER)!)).toBe(1);
+  });
+
+  it('without a key: a non-streamed request whose client left for good is cancelled after OH_RETRY_GRACE_S', async () => {
+    llm.enqueue(fakeReply.text('never read', { delayMs: 20_000 }));
+    const id = randomUUID();
+    const gone = new AbortController();
+    const request = client()
+      .chat.completions.create(
+        { model: 'openhands_agent', messages: [{ role: 'user', content: `leave ${id}` }] },
+        { headers: { [HEADER]: id }, signal: gone.signal },
+      )
+      .catch((e: unknown) => e);
+    await llm.waitForRequests(1);
+    gone.abort();
+    await request;
+    const left = Date.now();
+    await waitFor(() => llm.requests[0].clientClosedEarly, 10_000);
+    expect(Date.now() - left).toBeGreaterThanOrEqual(1_500); // the grace, not the disconnect
+    const next = await (async () => {
+      llm.enqueue(fakeReply.text('after'));
+      return client().chat.completions.create(
+        { model: 'openhands_agent', messages: [{ role: 'user', content: 'next' }] },
+        { headers: { [HEADER]: id } },
+      );
+    })();
+    expect(next.choices[0].message.content).toBe('after');
+    const history = JSON.stringify(llm.requests[1].body.messages);
+    expect(history).toContain('[the client disconnected before an answer to this request]');
+  });
+
+  it('without a key: a stream whose client left is cancelled at once', async () => {
+    llm.enqueue(fakeReply.text('never read', { delayMs: 20_000 }));
+    const gone = new AbortController();
+    const stream = await client().chat.completions.create(
+      {
+        model: 'openhands_agent',
+        messages: [{ role: 'user', content: `stream ${randomUUID()}` }],
+        stream: true,
+      },
+      { signal: gone.signal },
+    );
+    await llm.waitForRequests(1);
+    const left = Date.now();
+    gone.abort();
+    await (async () => {
+      for await (const _ of stream);
+    })().catch(() => undefined);
+    await waitFor(() => llm.requests[0].clientClosedEarly, 10_000);
+    expect(Date.now() - left).toBeLessThan(1_500);
+  });
+
   it('without a key: 7 identical attempts after a failure (LangChain) run one turn', async () => {
     llm.setHandler(() => fakeReply.error(500, 'the provider is on fire'));
     const body = {
@@ -182,5 +246,62 @@ describe('retries', () => {
       .catch((e: unknown) => e);
     expect(error).toMatchObject({ status: 502, error: { code: 'upstream_rate_limited' } });
     await waitFor(() => llm.requests.length === 2);
+  });
+});
+
+/** Requests attached to a turn in flight get the keepalives a request of its own would get. */
+describe('retries: attached requests keep alive', () => {
+  let t: TestApp;
+  let llm: FakeLlmServer;
+
+  beforeAll(async () => {
+    llm = await FakeLlmServer.start();
+    t = await createTestApp({ OH_KEEPALIVE_S: '0.1', OH_NONSTREAM_KEEPALIVE_S: '0.1' });
+    await t.saveProfile('agent', {
+      model: 'openai/gpt-4o-mini',
+      base_url: llm.url,
+      api_key: 'sk-test',
+    });
+  });
+  afterAll(async () => {
+    await t.close();
+    await llm.close();
+  });
+
+  it('a streamed and a non-streamed repeat of a request in flight get headers at once, keepalives, then its answer', async () => {
+    const json = {
+      model: 'openhands_agent',
+      messages: [{ role: 'user', content: `keep alive ${randomUUID()}` }],
+    };
+    llm.enqueue(fakeReply.text('kept', { delayMs: 1_200 }));
+    const first = t.request('/v1/chat/completions', { method: 'POST', json });
+    await llm.waitForRequests(1);
+    const streamed = await t.request('/v1/chat/completions', {
+      method: 'POST',
+      json: { ...json, stream: true },
+    });
+    const plain = await t.request('/v1/chat/completions', { method: 'POST', json });
+    // both answered with headers while the turn still runs
+    expect(llm.requests[0].clientClosedEarly).toBe(false);
+    expect(streamed.status).toBe(200);
+    expect(streamed.headers.get('content-type')).toContain('text/event-stream');
+    expect(streamed.headers.get('x-openhands-repeated')).toBe('true');
+    expect(plain.status).toBe(200);
+
+    const events = await streamed.text();
+    expect(events).toContain(': keepalive');
+    const chunks = events
+      .split('\n\n')
+      .filter((e) => e.startsWith('data: {'))
+      .map((e) => JSON.parse(e.slice(6)));
+    expect(chunks.map((c) => c.choices[0]?.delta?.content ?? '').join('')).toBe('kept');
+    expect(events.trimEnd().endsWith('data: [DONE]')).toBe(true);
+
+    const text = await plain.text();
+    expect(text.startsWith(' ')).toBe(true);
+    const body = JSON.parse(text);
+    expect(body.choices[0].message.content).toBe('kept');
+    expect(body).toEqual(await (await first).json());
+    expect(llm.requests).toHaveLength(1);
   });
 });
