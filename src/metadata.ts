@@ -290,7 +290,8 @@ export default async () => {
                 required: false,
                 type: () => Number,
                 nullable: true,
-                description: 'Upper bound of tokens per LLM response.',
+                description:
+                  "Upper bound of tokens per LLM response; a request asking more is clamped to it. Unset: a\nwell-known model's own output limit clamps requests (README: known output limits).",
                 minimum: 1,
                 maximum: 10000000,
               },
@@ -603,7 +604,8 @@ export default async () => {
                 required: false,
                 type: () => Number,
                 nullable: true,
-                description: 'Upper bound of tokens per LLM response in this turn.',
+                description:
+                  "Upper bound of tokens per LLM response in this turn, clamped to the profile's\n`max_output_tokens`, else to the model's known output limit.",
                 minimum: 1,
               },
               max_tokens: {
@@ -890,7 +892,8 @@ export default async () => {
                 required: false,
                 type: () => Number,
                 nullable: true,
-                description: 'Upper bound of tokens per LLM response in this turn.',
+                description:
+                  "Upper bound of tokens per LLM response in this turn, clamped to the profile's\n`max_output_tokens`, else to the model's known output limit.",
                 minimum: 1,
               },
               temperature: {

@@ -11,6 +11,7 @@ import { ActiveTurns, type CancelReason } from '../conversations/active-turns';
 import { ConversationsService } from '../conversations/conversations.service';
 import type { LlmRequest, ResolvedModel } from '../models/llm-types';
 import { ModelsService } from '../models/models.service';
+import { clampOutputTokens } from '../models/output-limits';
 import { BackgroundTaskRunner } from './background-task-runner';
 import { isBackgroundTask } from './background-task';
 import {
@@ -159,16 +160,16 @@ const started = (run: AgentRun): StartedTurn => ({
 
 /**
  * Sampling settings of the request, applied to every LLM step. `stop` is not: it would cut tool
- * calls short. The client's token limit is clamped to the profile's `max_output_tokens`: a client
- * default above what the model can produce (opencode sends 32000) would fail every step.
+ * calls short. The client's token limit is clamped to the profile's `max_output_tokens`, else to
+ * the model's known limit: a client default above what the model can produce (opencode sends
+ * 32000) would fail every step.
  */
 function overridesOf(body: CreateChatCompletionDto, model: ResolvedModel): LlmRequest['overrides'] {
   const asked = body.max_completion_tokens ?? body.max_tokens ?? undefined;
-  const cap = model.config.max_output_tokens ?? undefined;
   return {
     temperature: body.temperature ?? undefined,
     topP: body.top_p ?? undefined,
-    maxOutputTokens: asked !== undefined && cap !== undefined ? Math.min(asked, cap) : asked,
+    maxOutputTokens: clampOutputTokens(asked, model.config),
     seed: body.seed ?? undefined,
     frequencyPenalty: body.frequency_penalty ?? undefined,
     presencePenalty: body.presence_penalty ?? undefined,

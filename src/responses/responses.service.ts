@@ -13,6 +13,7 @@ import { ActiveTurns, type CancelReason } from '../conversations/active-turns';
 import { ConversationsService } from '../conversations/conversations.service';
 import type { LlmRequest, ResolvedModel } from '../models/llm-types';
 import { ModelsService } from '../models/models.service';
+import { clampOutputTokens } from '../models/output-limits';
 import type { CreateResponseDto } from './dto/create-response.dto';
 import type { DeletedResponseDto, ResponseDto, ResponseInputItemListDto } from './dto/response.dto';
 import type { InputItemsQueryDto } from './dto/response-queries.dto';
@@ -508,14 +509,15 @@ function initialResponse(
   };
 }
 
-/** Sampling settings of the request; its token limit clamped to the profile's `max_output_tokens`. */
+/**
+ * Sampling settings of the request; its token limit clamped to the profile's `max_output_tokens`,
+ * else to the model's known limit.
+ */
 function overridesOf(body: CreateResponseDto, model: ResolvedModel): LlmRequest['overrides'] {
-  const asked = body.max_output_tokens ?? undefined;
-  const cap = model.config.max_output_tokens ?? undefined;
   return {
     temperature: body.temperature ?? undefined,
     topP: body.top_p ?? undefined,
-    maxOutputTokens: asked !== undefined && cap !== undefined ? Math.min(asked, cap) : asked,
+    maxOutputTokens: clampOutputTokens(body.max_output_tokens ?? undefined, model.config),
     reasoningEffort: body.reasoning?.effort ?? undefined,
   };
 }

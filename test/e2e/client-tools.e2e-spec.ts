@@ -47,6 +47,13 @@ describe('client tools', () => {
       max_output_tokens: 16384,
       tool_mode: 'client',
     });
+    // No max_output_tokens: the model's known limit (gpt-4.1: 32768) caps the client's ask
+    await t.saveProfile('known', { model: 'openai/gpt-4.1', base_url: llm.url, api_key: 'sk-x' });
+    await t.saveProfile('unknown', {
+      model: 'hosted_vllm/my-org/fine-tune',
+      base_url: llm.url,
+      api_key: 'sk-x',
+    });
   });
   afterAll(async () => {
     await t.close();
@@ -363,6 +370,21 @@ describe('client tools', () => {
     await ask({ model: 'openhands_capped', max_tokens: 32000 });
     const body = llm.requests[0].body;
     expect(body.max_tokens ?? body.max_completion_tokens).toBe(16384);
+  });
+
+  it("clamps max_tokens to the model's known output limit when the profile sets none", async () => {
+    const sent = (i: number) =>
+      llm.requests[i].body.max_tokens ?? llm.requests[i].body.max_completion_tokens;
+    llm.enqueue(fakeReply.text('a'), fakeReply.text('b'), fakeReply.text('c'), fakeReply.text('d'));
+    await ask({ model: 'openhands_known', max_tokens: 100_000 });
+    await ask({ model: 'openhands_known', max_completion_tokens: 2_000 });
+    await ask({ model: 'openhands_unknown', max_tokens: 100_000 });
+    await t.openai.responses.create({
+      model: 'openhands_known',
+      input: 'What does notes.txt say?',
+      max_output_tokens: 64_000,
+    });
+    expect([sent(0), sent(1), sent(2), sent(3)]).toEqual([32_768, 2_000, 100_000, 32_768]);
   });
 
   it('refuses a trailing assistant prefill and deprecated functions with a clear 400', async () => {

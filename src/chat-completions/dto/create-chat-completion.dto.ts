@@ -280,7 +280,10 @@ export class CreateChatCompletionDto {
   @Max(1)
   top_p?: number | null;
 
-  /** Upper bound of tokens per LLM response in this turn. */
+  /**
+   * Upper bound of tokens per LLM response in this turn, clamped to the profile's
+   * `max_output_tokens`, else to the model's known output limit.
+   */
   @IsOptional()
   @IsInt()
   @Min(1)

@@ -80,7 +80,10 @@ export class LlmConfigDto {
   @Max(1)
   top_p?: number | null;
 
-  /** Upper bound of tokens per LLM response. */
+  /**
+   * Upper bound of tokens per LLM response; a request asking more is clamped to it. Unset: a
+   * well-known model's own output limit clamps requests (README: known output limits).
+   */
   @IsOptional()
   @IsInt()
   @Min(1)

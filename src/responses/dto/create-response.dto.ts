@@ -183,7 +183,10 @@ export class CreateResponseDto {
   @IsBoolean()
   parallel_tool_calls?: boolean | null;
 
-  /** Upper bound of tokens per LLM response in this turn. */
+  /**
+   * Upper bound of tokens per LLM response in this turn, clamped to the profile's
+   * `max_output_tokens`, else to the model's known output limit.
+   */
   @IsOptional()
   @IsInt()
   @Min(1)
