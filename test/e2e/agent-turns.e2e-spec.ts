@@ -1,6 +1,7 @@
 import type OpenAI from 'openai';
-import { createTestApp, type TestApp } from '../support/create-test-app';
-import { FakeLlmServer, fakeReply } from '../support/fake-llm-server';
+import type { TestApp } from '../support/create-test-app';
+import { closeAgentApp, startAgentApp } from '../support/agent-app';
+import { type FakeLlmServer, fakeReply } from '../support/fake-llm-server';
 
 const HEADER = 'X-OpenHands-ServerConversation-ID';
 type Event = { kind: string; payload: { summary?: string; reason?: string } };
@@ -10,30 +11,16 @@ describe('agent turns: end conditions, tool errors, condensation', () => {
   let llm: FakeLlmServer;
 
   beforeAll(async () => {
-    llm = await FakeLlmServer.start();
-    t = await createTestApp({
-      OH_LLM_BACKOFF_MS: '5',
-      OH_MAX_ITERATIONS: '5',
-      OH_TURN_TIMEOUT_S: '1.5',
-    });
-    await t.saveProfile('agent', {
-      model: 'openai/gpt-4o-mini',
-      base_url: llm.url,
-      api_key: 'sk-test',
-      num_retries: 0,
-    });
-    await t.saveProfile('small', {
-      model: 'openai/gpt-4o-mini',
-      base_url: llm.url,
-      api_key: 'sk-test',
-      max_input_tokens: 2000,
-      num_retries: 0,
-    });
+    ({ t, llm } = await startAgentApp(
+      {
+        OH_LLM_BACKOFF_MS: '5',
+        OH_MAX_ITERATIONS: '5',
+        OH_TURN_TIMEOUT_S: '1.5',
+      },
+      { agent: { num_retries: 0 }, small: { max_input_tokens: 2000, num_retries: 0 } },
+    ));
   });
-  afterAll(async () => {
-    await t.close();
-    await llm.close();
-  });
+  afterAll(() => closeAgentApp({ t, llm }));
   beforeEach(() => {
     llm.reset();
     llm.setHandler(null);

@@ -1,6 +1,7 @@
 import { isBackgroundTask } from '../../src/chat-completions/background-task';
-import { createTestApp, type TestApp } from '../support/create-test-app';
-import { FakeLlmServer, fakeReply } from '../support/fake-llm-server';
+import type { TestApp } from '../support/create-test-app';
+import { closeAgentApp, startAgentApp } from '../support/agent-app';
+import { type FakeLlmServer, fakeReply } from '../support/fake-llm-server';
 import { AUXILIARY_PROMPTS, ORDINARY_PROMPTS } from '../fixtures/auxiliary-prompts';
 
 const HEADER = 'x-openhands-serverconversation-id';
@@ -12,14 +13,9 @@ describe('auxiliary requests and look-alike chats', () => {
   let llm: FakeLlmServer;
 
   beforeAll(async () => {
-    llm = await FakeLlmServer.start();
-    t = await createTestApp();
-    await t.saveProfile('ide', { model: 'openai/gpt-4o-mini', base_url: llm.url, api_key: 'sk-x' });
+    ({ t, llm } = await startAgentApp({}, { ide: {} }));
   });
-  afterAll(async () => {
-    await t.close();
-    await llm.close();
-  });
+  afterAll(() => closeAgentApp({ t, llm }));
   beforeEach(() => llm.reset());
 
   const send = async (messages: Message[], answer: string) => {

@@ -1,8 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import OpenAI from 'openai';
-import { createTestApp, type TestApp } from '../support/create-test-app';
-import { FakeLlmServer, fakeReply } from '../support/fake-llm-server';
+import type { TestApp } from '../support/create-test-app';
+import { closeAgentApp, startAgentApp } from '../support/agent-app';
+import { type FakeLlmServer, fakeReply } from '../support/fake-llm-server';
 
 const HEADER = 'X-OpenHands-ServerConversation-ID';
 
@@ -11,23 +12,15 @@ describe('chat completions: agent turns end to end', () => {
   let llm: FakeLlmServer;
 
   beforeAll(async () => {
-    llm = await FakeLlmServer.start();
-    t = await createTestApp({ OH_LLM_BACKOFF_MS: '5' });
-    await t.saveProfile('oai', {
-      model: 'openai/gpt-4o-mini',
-      base_url: llm.url,
-      api_key: 'sk-test-openai-0000',
-    });
-    await t.saveProfile('claude', {
-      model: 'anthropic/claude-sonnet-4-5',
-      base_url: llm.origin,
-      api_key: 'sk-ant-test-0000',
-    });
+    ({ t, llm } = await startAgentApp(
+      { OH_LLM_BACKOFF_MS: '5' },
+      {
+        oai: {},
+        claude: (fake) => ({ model: 'anthropic/claude-sonnet-4-5', base_url: fake.origin }),
+      },
+    ));
   });
-  afterAll(async () => {
-    await t.close();
-    await llm.close();
-  });
+  afterAll(() => closeAgentApp({ t, llm }));
   beforeEach(() => llm.reset());
 
   const conversation = async (id: string) => (await t.request(`/api/conversations/${id}`)).json();

@@ -42,12 +42,16 @@ suite('database restarts under running turns (private PostgreSQL)', () => {
 
   async function replica(name: string, extra: Record<string, string> = {}) {
     const server = await ServerProcess.start(
-      serverEnv(join(dir, name), { DATABASE_URL: databaseUrl }, {
-        OH_WORKSPACE_PATH: join(dir, 'workspace'),
-        OH_LEASE_TTL_S: '8',
-        OH_RECOVERY_INTERVAL_S: '1',
-        ...extra,
-      }),
+      serverEnv(
+        join(dir, name),
+        { DATABASE_URL: databaseUrl },
+        {
+          OH_WORKSPACE_PATH: join(dir, 'workspace'),
+          OH_LEASE_TTL_S: '8',
+          OH_RECOVERY_INTERVAL_S: '1',
+          ...extra,
+        },
+      ),
     );
     servers.push(server);
     return server;
@@ -120,7 +124,10 @@ suite('database restarts under running turns (private PostgreSQL)', () => {
     const cancel = await b.request(`/api/conversations/${id}/cancel`, { method: 'POST' });
     expect(cancel.status).toBe(503);
     expect(cancel.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-    expect(await cancel.json()).toMatchObject({ status: 503, code: 'database.database_unavailable' });
+    expect(await cancel.json()).toMatchObject({
+      status: 503,
+      code: 'database.database_unavailable',
+    });
     const chat = await b.request('/v1/chat/completions', {
       method: 'POST',
       json: { model: MODEL, messages: [{ role: 'user', content: 'while down' }] },

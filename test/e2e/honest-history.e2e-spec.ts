@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { createTestApp, type TestApp } from '../support/create-test-app';
-import { FakeLlmServer, fakeReply } from '../support/fake-llm-server';
+import type { TestApp } from '../support/create-test-app';
+import { closeAgentApp, startAgentApp } from '../support/agent-app';
+import { type FakeLlmServer, fakeReply } from '../support/fake-llm-server';
 import { waitFor } from '../support/wait';
 
 const HEADER = 'X-OpenHands-ServerConversation-ID';
@@ -14,19 +15,13 @@ describe('honest history: turns that ended without an answer', () => {
   let llm: FakeLlmServer;
 
   beforeAll(async () => {
-    llm = await FakeLlmServer.start();
-    t = await createTestApp({ OH_LLM_BACKOFF_MS: '5', OH_TURN_TIMEOUT_S: '1' });
-    await t.saveProfile('agent', {
-      model: 'openai/gpt-4o-mini',
-      base_url: llm.url,
-      api_key: 'sk-test',
-      num_retries: 0,
-    });
+    ({ t, llm } = await startAgentApp(
+      // a disconnect cancels at once (OH_RETRY_GRACE_S=0): the note says the client left
+      { OH_LLM_BACKOFF_MS: '5', OH_TURN_TIMEOUT_S: '1', OH_RETRY_GRACE_S: '0' },
+      { agent: { num_retries: 0 } },
+    ));
   });
-  afterAll(async () => {
-    await t.close();
-    await llm.close();
-  });
+  afterAll(() => closeAgentApp({ t, llm }));
   beforeEach(() => {
     llm.reset();
     llm.setHandler(null);

@@ -1,5 +1,6 @@
-import { createTestApp, type TestApp } from '../support/create-test-app';
-import { FakeLlmServer, fakeReply } from '../support/fake-llm-server';
+import type { TestApp } from '../support/create-test-app';
+import { closeAgentApp, startAgentApp } from '../support/agent-app';
+import { type FakeLlmServer, fakeReply } from '../support/fake-llm-server';
 import { SseReader } from '../support/sse';
 
 /** One sample of the Prometheus text format: `name{label="value",…} number`. */
@@ -28,18 +29,12 @@ describe('GET /metrics', () => {
   let llm: FakeLlmServer;
 
   beforeAll(async () => {
-    llm = await FakeLlmServer.start();
-    t = await createTestApp({ OH_LLM_BACKOFF_MS: '5', OH_KEEPALIVE_S: '0.05' });
-    await t.saveProfile('metered', {
-      model: 'openai/gpt-4o-mini',
-      base_url: llm.url,
-      api_key: 'sk-test-metrics',
-    });
+    ({ t, llm } = await startAgentApp(
+      { OH_LLM_BACKOFF_MS: '5', OH_KEEPALIVE_S: '0.05' },
+      { metered: {} },
+    ));
   });
-  afterAll(async () => {
-    await t.close();
-    await llm.close();
-  });
+  afterAll(() => closeAgentApp({ t, llm }));
 
   const scrape = async (): Promise<Sample[]> => {
     const res = await t.request('/metrics');

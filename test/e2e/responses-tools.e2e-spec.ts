@@ -1,8 +1,9 @@
 import type OpenAI from 'openai';
 import { zodTextFormat } from 'openai/helpers/zod';
 import { z } from 'zod';
-import { createTestApp, type TestApp } from '../support/create-test-app';
-import { FakeLlmServer, fakeReply } from '../support/fake-llm-server';
+import type { TestApp } from '../support/create-test-app';
+import { closeAgentApp, startAgentApp } from '../support/agent-app';
+import { type FakeLlmServer, fakeReply } from '../support/fake-llm-server';
 
 const MODEL = 'openhands_rtools';
 
@@ -25,20 +26,10 @@ describe('Responses API: function tools through the client-tools bridge', () => 
   let client: OpenAI;
 
   beforeAll(async () => {
-    llm = await FakeLlmServer.start();
-    t = await createTestApp({ OH_LLM_BACKOFF_MS: '5' });
+    ({ t, llm } = await startAgentApp({ OH_LLM_BACKOFF_MS: '5' }, { rtools: { num_retries: 0 } }));
     client = t.openai;
-    await t.saveProfile('rtools', {
-      model: 'openai/gpt-4o-mini',
-      base_url: llm.url,
-      api_key: 'sk-test',
-      num_retries: 0,
-    });
   });
-  afterAll(async () => {
-    await t.close();
-    await llm.close();
-  });
+  afterAll(() => closeAgentApp({ t, llm }));
   beforeEach(() => {
     llm.reset();
     llm.setHandler(null);

@@ -1,6 +1,7 @@
 import type OpenAI from 'openai';
-import { createTestApp, type TestApp } from '../support/create-test-app';
-import { FakeLlmServer, fakeReply } from '../support/fake-llm-server';
+import type { TestApp } from '../support/create-test-app';
+import { closeAgentApp, startAgentApp } from '../support/agent-app';
+import { type FakeLlmServer, fakeReply } from '../support/fake-llm-server';
 import { waitFor } from '../support/wait';
 
 const HEADER = 'X-OpenHands-ServerConversation-ID';
@@ -12,20 +13,10 @@ describe('Responses API (/v1/responses) through the official client', () => {
   let client: OpenAI;
 
   beforeAll(async () => {
-    llm = await FakeLlmServer.start();
-    t = await createTestApp({ OH_LLM_BACKOFF_MS: '5' });
+    ({ t, llm } = await startAgentApp({ OH_LLM_BACKOFF_MS: '5' }, { resp: { num_retries: 0 } }));
     client = t.openai;
-    await t.saveProfile('resp', {
-      model: 'openai/gpt-4o-mini',
-      base_url: llm.url,
-      api_key: 'sk-test',
-      num_retries: 0,
-    });
   });
-  afterAll(async () => {
-    await t.close();
-    await llm.close();
-  });
+  afterAll(() => closeAgentApp({ t, llm }));
   beforeEach(() => {
     llm.reset();
     llm.setHandler(null);

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import OpenAI from 'openai';
-import { createTestApp, TEST_KEY, type TestApp } from '../support/create-test-app';
-import { FakeLlmServer, fakeReply } from '../support/fake-llm-server';
+import { TEST_KEY, type TestApp } from '../support/create-test-app';
+import { closeAgentApp, startAgentApp } from '../support/agent-app';
+import { type FakeLlmServer, fakeReply } from '../support/fake-llm-server';
 import { waitFor } from '../support/wait';
 
 const HEADER = 'X-OpenHands-ServerConversation-ID';
@@ -12,19 +13,12 @@ describe('retries', () => {
   let llm: FakeLlmServer;
 
   beforeAll(async () => {
-    llm = await FakeLlmServer.start();
-    t = await createTestApp({ OH_LLM_BACKOFF_MS: '5', OH_RETRY_GRACE_S: '2' });
-    await t.saveProfile('agent', {
-      model: 'openai/gpt-4o-mini',
-      base_url: llm.url,
-      api_key: 'sk-test',
-      num_retries: 1,
-    });
+    ({ t, llm } = await startAgentApp(
+      { OH_LLM_BACKOFF_MS: '5', OH_RETRY_GRACE_S: '2' },
+      { agent: { num_retries: 1 } },
+    ));
   });
-  afterAll(async () => {
-    await t.close();
-    await llm.close();
-  });
+  afterAll(() => closeAgentApp({ t, llm }));
   beforeEach(() => {
     llm.reset();
     llm.setHandler(null);
@@ -255,18 +249,9 @@ describe('retries: attached requests keep alive', () => {
   let llm: FakeLlmServer;
 
   beforeAll(async () => {
-    llm = await FakeLlmServer.start();
-    t = await createTestApp({ OH_KEEPALIVE_S: '0.1', OH_NONSTREAM_KEEPALIVE_S: '0.1' });
-    await t.saveProfile('agent', {
-      model: 'openai/gpt-4o-mini',
-      base_url: llm.url,
-      api_key: 'sk-test',
-    });
+    ({ t, llm } = await startAgentApp({ OH_KEEPALIVE_S: '0.1', OH_NONSTREAM_KEEPALIVE_S: '0.1' }));
   });
-  afterAll(async () => {
-    await t.close();
-    await llm.close();
-  });
+  afterAll(() => closeAgentApp({ t, llm }));
 
   it('a streamed and a non-streamed repeat of a request in flight get headers at once, keepalives, then its answer', async () => {
     const json = {

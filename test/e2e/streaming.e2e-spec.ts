@@ -1,6 +1,7 @@
 import OpenAI from 'openai';
-import { createTestApp, type TestApp } from '../support/create-test-app';
-import { FakeLlmServer, fakeReply } from '../support/fake-llm-server';
+import type { TestApp } from '../support/create-test-app';
+import { closeAgentApp, startAgentApp } from '../support/agent-app';
+import { type FakeLlmServer, fakeReply } from '../support/fake-llm-server';
 import { contentOf, reasoningOf, SseReader } from '../support/sse';
 import { processes, waitFor } from '../support/wait';
 
@@ -12,19 +13,12 @@ describe('streaming turns (stream: true)', () => {
   let llm: FakeLlmServer;
 
   beforeAll(async () => {
-    llm = await FakeLlmServer.start();
-    t = await createTestApp({ OH_LLM_BACKOFF_MS: '5', OH_KEEPALIVE_S: '0.2' });
-    await t.saveProfile('stream', {
-      model: 'openai/gpt-4o-mini',
-      base_url: llm.url,
-      api_key: 'sk-test',
-      num_retries: 0,
-    });
+    ({ t, llm } = await startAgentApp(
+      { OH_LLM_BACKOFF_MS: '5', OH_KEEPALIVE_S: '0.2' },
+      { stream: { num_retries: 0 } },
+    ));
   });
-  afterAll(async () => {
-    await t.close();
-    await llm.close();
-  });
+  afterAll(() => closeAgentApp({ t, llm }));
   beforeEach(() => {
     llm.reset();
     llm.setHandler(null);

@@ -1,6 +1,7 @@
 import type OpenAI from 'openai';
-import { createTestApp, type TestApp } from '../support/create-test-app';
-import { FakeLlmServer, fakeReply } from '../support/fake-llm-server';
+import type { TestApp } from '../support/create-test-app';
+import { closeAgentApp, startAgentApp } from '../support/agent-app';
+import { type FakeLlmServer, fakeReply } from '../support/fake-llm-server';
 
 const PERSON = {
   type: 'json_schema' as const,
@@ -22,18 +23,9 @@ describe('structured output', () => {
   let llm: FakeLlmServer;
 
   beforeAll(async () => {
-    llm = await FakeLlmServer.start();
-    t = await createTestApp();
-    await t.saveProfile('json', {
-      model: 'openai/gpt-4o-mini',
-      base_url: llm.url,
-      api_key: 'sk-x',
-    });
+    ({ t, llm } = await startAgentApp({}, { json: {} }));
   });
-  afterAll(async () => {
-    await t.close();
-    await llm.close();
-  });
+  afterAll(() => closeAgentApp({ t, llm }));
   beforeEach(() => llm.reset());
 
   const ask = (body: Partial<OpenAI.Chat.ChatCompletionCreateParamsNonStreaming>) =>

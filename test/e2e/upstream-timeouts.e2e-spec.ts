@@ -1,5 +1,6 @@
-import { createTestApp, type TestApp } from '../support/create-test-app';
-import { FakeLlmServer, fakeReply } from '../support/fake-llm-server';
+import type { TestApp } from '../support/create-test-app';
+import { closeAgentApp, startAgentApp } from '../support/agent-app';
+import { type FakeLlmServer, fakeReply } from '../support/fake-llm-server';
 
 /** OH_LLM_FIRST_BYTE_TIMEOUT_S, OH_LLM_IDLE_TIMEOUT_S and OH_LLM_TIMEOUT_RETRIES through the API. */
 describe('upstream timeouts', () => {
@@ -7,23 +8,14 @@ describe('upstream timeouts', () => {
   let llm: FakeLlmServer;
 
   beforeAll(async () => {
-    llm = await FakeLlmServer.start();
-    t = await createTestApp({
+    ({ t, llm } = await startAgentApp({
       OH_LLM_BACKOFF_MS: '5',
       OH_LLM_FIRST_BYTE_TIMEOUT_S: '0.3',
       OH_LLM_IDLE_TIMEOUT_S: '0.3',
-    });
+    }));
     // num_retries left at its default (3): only one of them may go to a timed-out attempt
-    await t.saveProfile('agent', {
-      model: 'openai/gpt-4o-mini',
-      base_url: llm.url,
-      api_key: 'sk-test',
-    });
   });
-  afterAll(async () => {
-    await t.close();
-    await llm.close();
-  });
+  afterAll(() => closeAgentApp({ t, llm }));
   beforeEach(() => {
     llm.reset();
     llm.setHandler(null);
