@@ -21,8 +21,17 @@ const TEMPLATES: readonly RegExp[] = [
   /please reply with a title for the chat that is 3-4 words in length/i,
   // Qwen Code / Gemini CLI: the next-speaker check after a model turn, and history compression
   /^\s*Analyze \*only\* the content and structure of your immediately preceding response/i,
-  /^\s*You are the component that summarizes internal chat history into a given structure/i,
-  // Qwen Code memory extraction, and other clients' memory/fact extraction over the history
+  /^\s*You are the component that summarizes (internal chat history into a given structure|a conversation when its context window is about to overflow)/i,
+  // Qwen Code: memory extraction (forked agent and side query), recall, consolidation, session
+  // title and recap, and /summary
+  /^\s*You are now acting as the managed memory extraction subagent/i,
+  /^\s*You maintain durable managed memory for an AI coding assistant/i,
+  /^\s*You are selecting memories that will be useful to an AI coding assistant/i,
+  /^\s*You are performing a managed memory dream/i,
+  /^\s*Generate a concise, sentence-case title \(3-7 words\) that captures what this programming-assistant session is about/i,
+  /^\s*You generate session recaps for a programming assistant CLI/i,
+  /^\s*Please analyze the conversation history above and generate a comprehensive project summary/i,
+  // other clients' memory/fact extraction over the history (generic forms)
   /^\s*(Please )?(review|analy[sz]e) the (conversation|chat)( history)?[\s\S]{0,200}\b(extract|save|remember)\b[\s\S]{0,80}\b(memor(y|ies)|facts?)\b/i,
   /^\s*Extract (any )?(the )?(key |important |durable |long-term )*(memor(y|ies)|facts?)\b[\s\S]{0,120}\b(conversation|chat)\b/i,
   // Cline: its summarize_task (context condensation) and new_task instructions

@@ -50,7 +50,7 @@ describe('auxiliary requests and look-alike chats', () => {
           ? [
               { role: 'system', content: prompt.text },
               ...history.slice(1),
-              { role: 'user', content: 'Go.' },
+              { role: 'user', content: prompt.followedBy ?? 'Go.' },
             ]
           : [...history, { role: 'user', content: prompt.text }],
         'A title',
@@ -68,6 +68,13 @@ describe('auxiliary requests and look-alike chats', () => {
       expect(next.id).toBe(first.id);
     },
   );
+
+  it('sees a prompt behind the <system-reminder> blocks Qwen Code puts before user text', () => {
+    const prompt = AUXILIARY_PROMPTS.find((p) => p.role === 'user' && p.client === 'Qwen Code')!;
+    const reminded = `<system-reminder>The user works in /home/dev/app.</system-reminder>\n${prompt.text}`;
+    expect(isBackgroundTask([{ role: 'user', content: reminded }])).toBe(true);
+    expect(isBackgroundTask([{ role: 'user', content: `Fix it. ${prompt.text}` }])).toBe(false);
+  });
 
   it('leaves ordinary requests that look a little like them to the agent', () => {
     for (const text of ORDINARY_PROMPTS) {

@@ -1,9 +1,8 @@
-import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createTestApp, TEST_KEY, type TestApp } from '../support/create-test-app';
-import { FakeLlmServer, fakeReply } from '../support/fake-llm-server';
+import { runCli, useCliBench } from '../support/agentic-cli';
+import { TEST_KEY } from '../support/create-test-app';
+import { fakeReply } from '../support/fake-llm-server';
 import { findTool, requireTool } from '../support/system-tools';
 
 /**
@@ -18,28 +17,10 @@ const withCodex = requireTool(CODEX, 'npm install -g @openai/codex@0.171.0 (or s
 });
 
 withCodex('Codex CLI (codex exec) over /v1/responses', () => {
-  let t: TestApp;
-  let llm: FakeLlmServer;
-  let dir: string;
-
-  beforeAll(async () => {
-    llm = await FakeLlmServer.start();
-    t = await createTestApp({ OH_LLM_BACKOFF_MS: '5' });
-    await t.saveProfile('codex', {
-      model: 'openai/gpt-4o-mini',
-      base_url: llm.url,
-      api_key: 'sk-test',
-      num_retries: 0,
-    });
-    dir = mkdtempSync(join(tmpdir(), 'gw-codex-'));
-  });
-  afterAll(async () => {
-    await t.close();
-    await llm.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const bench = useCliBench('codex');
 
   it("runs Codex's own shell tool in Codex's project through the bridge", async () => {
+    const { t, llm, dir } = bench;
     const home = join(dir, 'home');
     const project = join(dir, 'project');
     for (const d of [home, project]) rmSync(d, { recursive: true, force: true });
@@ -73,33 +54,16 @@ withCodex('Codex CLI (codex exec) over /v1/responses', () => {
       fakeReply.toolCall('exec_command', { cmd: 'echo made-by-codex > codex-proof.txt' }),
       fakeReply.text('Wrote codex-proof.txt.'),
     );
-    const { code, stdout, stderr } = await new Promise<{
-      code: number | null;
-      stdout: string;
-      stderr: string;
-    }>((resolve) => {
-      const child = execFile(
-        findTool(CODEX)!,
-        [
-          'exec',
-          '--skip-git-repo-check',
-          '--dangerously-bypass-approvals-and-sandbox',
-          'Create codex-proof.txt.',
-        ],
-        {
-          cwd: project,
-          env: { ...process.env, CODEX_HOME: home, AGENT_GATEWAY_KEY: TEST_KEY },
-          timeout: 60_000,
-        },
-        (err, out, errOut) =>
-          resolve({
-            code: err ? ((err as { code?: number }).code ?? 1) : 0,
-            stdout: out,
-            stderr: errOut,
-          }),
-      );
-      child.stdin?.end(); // codex exec reads more prompt from a piped stdin until it closes
-    });
+    const { code, stdout, stderr } = await runCli(
+      findTool(CODEX)!,
+      [
+        'exec',
+        '--skip-git-repo-check',
+        '--dangerously-bypass-approvals-and-sandbox',
+        'Create codex-proof.txt.',
+      ],
+      { cwd: project, env: { ...process.env, CODEX_HOME: home, AGENT_GATEWAY_KEY: TEST_KEY } },
+    );
     expect({ code, tail: (stdout + stderr).slice(-2000) }).toEqual({
       code: 0,
       tail: expect.any(String),

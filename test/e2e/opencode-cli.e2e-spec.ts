@@ -1,9 +1,8 @@
-import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createTestApp, TEST_KEY, type TestApp } from '../support/create-test-app';
-import { FakeLlmServer, fakeReply, type FakeLlmRequest } from '../support/fake-llm-server';
+import { runCli, useCliBench } from '../support/agentic-cli';
+import { TEST_KEY, type TestApp } from '../support/create-test-app';
+import { fakeReply, type FakeLlmRequest } from '../support/fake-llm-server';
 import { findTool, requireTool } from '../support/system-tools';
 
 /**
@@ -22,28 +21,10 @@ const withOpencode = requireTool(
 );
 
 withOpencode('opencode (opencode run) over /v1/chat/completions', () => {
-  let t: TestApp;
-  let llm: FakeLlmServer;
-  let dir: string;
-
-  beforeAll(async () => {
-    llm = await FakeLlmServer.start();
-    t = await createTestApp({ OH_LLM_BACKOFF_MS: '5' });
-    await t.saveProfile('opencode', {
-      model: 'openai/gpt-4o-mini',
-      base_url: llm.url,
-      api_key: 'sk-test',
-      num_retries: 0,
-    });
-    dir = mkdtempSync(join(tmpdir(), 'gw-opencode-'));
-  });
-  afterAll(async () => {
-    await t.close();
-    await llm.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const bench = useCliBench('opencode');
 
   it("runs opencode's own write tool in opencode's project through the bridge", async () => {
+    const { t, llm, dir } = bench;
     const home = join(dir, 'home');
     const project = join(dir, 'project');
     for (const d of [home, project]) mkdirSync(d, { recursive: true });
@@ -82,7 +63,7 @@ withOpencode('opencode (opencode run) over /v1/chat/completions', () => {
     });
     const before = await count(t);
     // measured: the run takes about 9 s (2 shared cores), all of it offline
-    const { code, stdout, stderr } = await run(
+    const { code, stdout, stderr } = await runCli(
       findTool(OPENCODE)!,
       ['run', '--print-logs', 'Create opencode-proof.txt.'],
       {
@@ -119,21 +100,4 @@ withOpencode('opencode (opencode run) over /v1/chat/completions', () => {
 
 async function count(t: TestApp): Promise<number> {
   return Number(await (await t.request('/api/conversations/count')).text());
-}
-
-function run(
-  file: string,
-  args: string[],
-  options: { cwd: string; env: NodeJS.ProcessEnv },
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = execFile(file, args, { ...options, timeout: 60_000 }, (err, out, errOut) =>
-      resolve({
-        code: err ? ((err as { code?: number }).code ?? 1) : 0,
-        stdout: out,
-        stderr: errOut,
-      }),
-    );
-    child.stdin?.end();
-  });
 }
