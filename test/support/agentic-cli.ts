@@ -2,13 +2,10 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createTestApp, type TestApp } from './create-test-app';
-import { FakeLlmServer } from './fake-llm-server';
+import { closeAgentApp, startAgentApp, type AgentApp } from './agent-app';
 
 /** What a headless run of an agentic CLI (Codex, opencode) against the service needs. */
-export interface CliBench {
-  t: TestApp;
-  llm: FakeLlmServer;
+export interface CliBench extends AgentApp {
   /** A temp dir for the CLI's home and project, removed after the suite. */
   dir: string;
 }
@@ -21,19 +18,14 @@ export interface CliBench {
 export function useCliBench(profile: string): CliBench {
   const bench = {} as CliBench;
   beforeAll(async () => {
-    bench.llm = await FakeLlmServer.start();
-    bench.t = await createTestApp({ OH_LLM_BACKOFF_MS: '5' });
-    await bench.t.saveProfile(profile, {
-      model: 'openai/gpt-4o-mini',
-      base_url: bench.llm.url,
-      api_key: 'sk-test',
-      num_retries: 0,
-    });
+    Object.assign(
+      bench,
+      await startAgentApp({ OH_LLM_BACKOFF_MS: '5' }, { [profile]: { num_retries: 0 } }),
+    );
     bench.dir = mkdtempSync(join(tmpdir(), `gw-${profile}-`));
   });
   afterAll(async () => {
-    await bench.t?.close();
-    await bench.llm?.close();
+    await closeAgentApp(bench);
     if (bench.dir) rmSync(bench.dir, { recursive: true, force: true });
   });
   return bench;
