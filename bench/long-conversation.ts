@@ -5,7 +5,7 @@
  * every scrape) and how often the history was condensed.
  *
  * Part of `npm run bench`; alone: `npm run bench:long` (`BENCH_LONG_TURNS`, default 5,000;
- * `DATABASE_URL` for PostgreSQL).
+ * `DATABASE_URL` for PostgreSQL; `BENCH_CPU_PROF=dir` writes the server's CPU profile there).
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
@@ -213,6 +213,7 @@ async function main(): Promise<void> {
         ...db.env,
       },
       logFile: join(dir, 'server.log'),
+      cpuProfDir: process.env.BENCH_CPU_PROF,
       readyTimeoutMs: 180_000, // a loaded machine
     }));
     const result = await measureLongConversation(server.url, turns);

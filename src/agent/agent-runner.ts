@@ -15,7 +15,7 @@ import type {
   TurnEndReason,
 } from '../conversations/events.types';
 import type { NewLlmCall, TurnUsage } from '../conversations/usage.types';
-import { transcriptHash, transcriptOf } from '../conversations/transcript';
+import { transcriptHashOf } from '../conversations/transcript';
 import type { TurnJournal } from '../conversations/turn-journal';
 import { databaseUnavailable, isDatabaseUnavailable } from '../database/database-errors';
 import { MetricsService } from '../metrics/metrics.service';
@@ -208,8 +208,9 @@ export class AgentRunner {
         ...(ending.toolCalls ? { pending_tool_calls: ending.toolCalls } : {}),
       },
     };
-    const hash = transcriptHash(
-      transcriptOf([...journal.history, { ...turnEnd, id: '', seq: 0, createdAt: '' }]),
+    const hash = transcriptHashOf(
+      journal.history,
+      [{ ...turnEnd, id: '', seq: 0, createdAt: '' }],
       {
         system: journal.conversation.systemPromptSuffix,
         tools: (turn.tools?.client ?? []).map((t) => t.name),

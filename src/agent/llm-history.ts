@@ -46,13 +46,16 @@ export function toModelMessages(events: readonly StoredEvent[]): ModelMessage[] 
     turnOpen = false;
   };
 
-  for (const event of events) {
+  for (let i = 0; i < events.length; i++) {
+    const event = events[i];
     if (condensation && event.seq >= condensation.from_seq && event.seq <= condensation.to_seq) {
       if (event.seq === condensation.from_seq) {
         flush();
         turnOpen = false; // the summary covers how the turns it replaces ended
         messages.push({ role: 'user', content: summaryMessage(condensation.summary) });
       }
+      // over the covered events in one jump: a long conversation's log is mostly condensed
+      i = Math.max(i, firstIndexAfter(events, condensation.to_seq) - 1);
       continue;
     }
     switch (event.kind) {
@@ -158,6 +161,18 @@ function cancelNote(by: EventPayloads['turn_end']['cancelled_by']): string {
     case undefined:
       return '[the client cancelled this request before an answer]';
   }
+}
+
+/** The index of the first event with a `seq` above `seq` (the log is in `seq` order). */
+function firstIndexAfter(events: readonly StoredEvent[], seq: number): number {
+  let lo = 0;
+  let hi = events.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (events[mid].seq <= seq) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 export function latestCondensation(

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import type { StoredEvent } from './events.types';
 
 export type TranscriptEntry = readonly ['user' | 'assistant', string];
@@ -60,4 +60,47 @@ export function transcriptHash(
   if (entries.length === 0) return null;
   const key = [normalizeText(context.system ?? ''), [...context.tools].sort(), entries];
   return createHash('sha256').update(JSON.stringify(key)).digest('hex');
+}
+
+/** The hash of a transcript's key up to some event: its JSON so far, fed to SHA-256. */
+interface HashState {
+  /** The key's start (system text and tool names): a state serves only the same context. */
+  prefix: string;
+  entries: number;
+  hash: Hash;
+}
+
+/** The hash state after each log's last hashed event (one per conversation: older ones dropped). */
+const hashedUpTo = new WeakMap<StoredEvent, HashState>();
+
+/**
+ * `transcriptHash(transcriptOf([...events, ...more]), context)`, without re-reading the whole log
+ * at every turn's end: the state after the last event of `events` is kept, so the next call on the
+ * same (grown) log hashes only the events that came since. `more`: events not in the log yet.
+ */
+export function transcriptHashOf(
+  events: readonly StoredEvent[],
+  more: readonly StoredEvent[],
+  context: TranscriptContext,
+): string | null {
+  const prefix = `[${JSON.stringify(normalizeText(context.system ?? ''))},${JSON.stringify([...context.tools].sort())},[`;
+  let from = events.length - 1;
+  while (from >= 0 && hashedUpTo.get(events[from])?.prefix !== prefix) from--;
+  const found = from >= 0 ? hashedUpTo.get(events[from]) : undefined;
+  const state: HashState = found
+    ? { prefix, entries: found.entries, hash: found.hash.copy() }
+    : { prefix, entries: 0, hash: createHash('sha256').update(prefix) };
+  const feed = (event: StoredEvent) => {
+    const entry = transcriptOf([event])[0];
+    if (!entry) return;
+    state.hash.update(`${state.entries > 0 ? ',' : ''}${JSON.stringify(entry)}`);
+    state.entries++;
+  };
+  for (let i = from + 1; i < events.length; i++) feed(events[i]);
+  if (events.length > 0 && from < events.length - 1) {
+    if (from >= 0) hashedUpTo.delete(events[from]);
+    hashedUpTo.set(events[events.length - 1], { ...state, hash: state.hash.copy() });
+  }
+  for (const event of more) feed(event);
+  return state.entries === 0 ? null : state.hash.update(']]').digest('hex');
 }
