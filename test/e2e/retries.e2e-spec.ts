@@ -82,36 +82,27 @@ describe('retries', () => {
     });
   });
 
-  it("Idempotency-Key: the openai client's timeout retries attach to the one turn instead of cancelling it", async () => {
-    const key = randomUUID();
-    llm.enqueue(fakeReply.text('slow answer', { delayMs: 1_500 }));
-    const impatient = client({ timeout: 600, maxRetries: 4 });
-    const { data, response } = await impatient.chat.completions
-      .create(
-        { model: 'openhands_agent', messages: [{ role: 'user', content: `slow ${key}` }] },
-        { headers: { 'Idempotency-Key': key } },
-      )
-      .withResponse();
-    expect(data.choices[0].message.content).toBe('slow answer');
-    expect(llm.requests).toHaveLength(1);
-    expect(llm.requests[0].clientClosedEarly).toBe(false);
-    expect(await userMessages(response.headers.get(HEADER)!)).toBe(1);
-  });
-
-  it("without a key: the openai client's timeout retries attach to the one turn instead of cancelling it", async () => {
-    llm.enqueue(fakeReply.text('slow answer', { delayMs: 1_500 }));
-    const impatient = client({ timeout: 600, maxRetries: 4 });
-    const { data, response } = await impatient.chat.completions
-      .create({
-        model: 'openhands_agent',
-        messages: [{ role: 'user', content: `slow ${randomUUID()}` }],
-      })
-      .withResponse();
-    expect(data.choices[0].message.content).toBe('slow answer');
-    expect(llm.requests).toHaveLength(1);
-    expect(llm.requests[0].clientClosedEarly).toBe(false);
-    expect(await userMessages(response.headers.get(HEADER)!)).toBe(1);
-  });
+  it.each([
+    ['with an Idempotency-Key', true],
+    ['without a key (within OH_RETRY_GRACE_S)', false],
+  ])(
+    "%s: the openai client's timeout retries attach to the one turn instead of cancelling it",
+    async (_, withKey) => {
+      const key = randomUUID();
+      llm.enqueue(fakeReply.text('slow answer', { delayMs: 1_500 }));
+      const impatient = client({ timeout: 600, maxRetries: 4 });
+      const { data, response } = await impatient.chat.completions
+        .create(
+          { model: 'openhands_agent', messages: [{ role: 'user', content: `slow ${key}` }] },
+          withKey ? { headers: { 'Idempotency-Key': key } } : {},
+        )
+        .withResponse();
+      expect(data.choices[0].message.content).toBe('slow answer');
+      expect(llm.requests).toHaveLength(1);
+      expect(llm.requests[0].clientClosedEarly).toBe(false);
+      expect(await userMessages(response.headers.get(HEADER)!)).toBe(1);
+    },
+  );
 
   it('without a key: a non-streamed request whose client left for good is cancelled after OH_RETRY_GRACE_S', async () => {
     llm.enqueue(fakeReply.text('never read', { delayMs: 20_000 }));
