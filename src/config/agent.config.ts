@@ -14,6 +14,8 @@ export const agentConfig = registerAs('agent', () => {
     shellEnv: env.shellEnv,
     /** `bwrap`, `none`, or unset: bwrap when it works here (`workspace/sandbox-backend.ts`). */
     sandbox: env.OH_SANDBOX,
+    /** `native`, `node` or `auto` (native when built): which sandbox program runs. */
+    sandboxProgram: env.OH_SANDBOX_PROGRAM,
     /** Where the service listens: an unsandboxed agent is refused beyond loopback. */
     host: env.HOST,
     sandboxNetwork: env.OH_SANDBOX_NETWORK === 'on',

@@ -195,6 +195,13 @@ export class EnvSchema {
   @IsIn(SANDBOXES)
   OH_SANDBOX?: Sandbox;
 
+  /**
+   * Which sandbox program runs in each sandbox: `native` (the C program, built by `npm run build`
+   * when a C compiler exists), `node` (the Node program), or `auto` (default): native when built.
+   */
+  @IsIn(['native', 'node', 'auto'])
+  OH_SANDBOX_PROGRAM: 'native' | 'node' | 'auto' = 'auto';
+
   /** Comma-separated names of variables passed into sandboxes besides PATH, HOME, LANG, TERM, TZ. */
   @IsOptional()
   @IsString()

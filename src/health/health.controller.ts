@@ -39,6 +39,6 @@ export class HealthController {
   /** Name, version, uptime, the agent's tools and how they are sandboxed. */
   @Get('server_info')
   serverInfo(): ServerInfoDto {
-    return this.health.info(this.tools.names(), this.tools.sandbox);
+    return this.health.info(this.tools.names(), this.tools.sandbox, this.tools.sandboxProgram);
   }
 }

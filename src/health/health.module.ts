@@ -4,5 +4,9 @@ import { ConversationsModule } from '../conversations/conversations.module';
 import { HealthController } from './health.controller';
 import { HealthService } from './health.service';
 
-@Module({ imports: [AgentModule, ConversationsModule], controllers: [HealthController], providers: [HealthService] })
+@Module({
+  imports: [AgentModule, ConversationsModule],
+  controllers: [HealthController],
+  providers: [HealthService],
+})
 export class HealthModule {}

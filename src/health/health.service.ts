@@ -50,7 +50,11 @@ export class HealthService {
     };
   }
 
-  info(tools: string[], sandbox: ServerInfoDto['sandbox']): ServerInfoDto {
+  info(
+    tools: string[],
+    sandbox: ServerInfoDto['sandbox'],
+    sandboxProgram: ServerInfoDto['sandbox_program'],
+  ): ServerInfoDto {
     return {
       name,
       version,
@@ -59,6 +63,7 @@ export class HealthService {
       tools,
       usable_tools: tools,
       sandbox,
+      sandbox_program: sandboxProgram,
     };
   }
 }

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { findTool } from '../support/system-tools';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { createTestApp, type TestApp } from '../support/create-test-app';
@@ -48,6 +49,8 @@ describe('health', () => {
       usable_tools: info.tools,
       // how the agent is confined: bwrap where bubblewrap works (the default), else none
       sandbox: expect.stringMatching(/^(bwrap|none)$/),
+      // the C program whenever a C compiler could build it (the default, OH_SANDBOX_PROGRAM=auto)
+      sandbox_program: findTool('cc') ? 'native' : 'node',
     });
   });
 

@@ -1,5 +1,8 @@
 import { sandboxLauncher } from '../../src/agent/workspace/sandbox-launcher';
-import { sandboxProgramDir } from '../../src/agent/workspace/sandbox-program';
+import {
+  sandboxProgram,
+  type SandboxProgramChoice,
+} from '../../src/agent/workspace/sandbox-program';
 import {
   SandboxRuntime,
   type SandboxRuntimeOptions,
@@ -15,16 +18,19 @@ export function testRuntime(
   env: Record<string, string>,
   settings: Omit<SandboxSettings, 'workspace'> = {},
   extra: Partial<SandboxRuntimeOptions> = {},
+  choice: SandboxProgramChoice = 'auto',
 ): SandboxRuntime {
   const user = mode === 'bwrap' && process.getuid?.() === 0 ? TEST_SANDBOX_USER : null;
+  const program = sandboxProgram(choice);
   return new SandboxRuntime({
     mode,
+    program: program.kind,
     owner: user,
     settings,
     launcher: sandboxLauncher({
       mode,
       user,
-      programDir: sandboxProgramDir(),
+      program,
       env,
       limits: { cpuSeconds: 600, openFiles: 1024, cgroup: null },
     }),

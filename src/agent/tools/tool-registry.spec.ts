@@ -13,6 +13,7 @@ import type { ToolContext } from './tool';
 /** Records terminal calls; the real shell is covered by the terminal and runtime specs. */
 class RecordingRuntime implements WorkspaceRuntime {
   readonly mode = 'none' as const;
+  readonly program = 'node' as const;
   readonly requests: TerminalRequest[] = [];
   async editor(_id: string, dir: string) {
     if (!fs.existsSync(dir)) throw new Error(`ENOENT: no such file or directory, ${dir}`);

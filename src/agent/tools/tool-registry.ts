@@ -81,6 +81,11 @@ export class ToolRegistry {
     return this.runtime.mode;
   }
 
+  /** Which sandbox program runs the tools: `native` (C) or `node` (for `/server_info`). */
+  get sandboxProgram(): WorkspaceRuntime['program'] {
+    return this.runtime.program;
+  }
+
   /** Tool names, in the order the LLM sees them (for `/server_info`). */
   names(): string[] {
     return [...this.tools.keys()];

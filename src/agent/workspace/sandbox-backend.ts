@@ -7,7 +7,7 @@ import type { agentConfig } from '../../config/agent.config';
 import { isLoopback } from '../../config/load-env';
 import { cgroupFactory } from './sandbox-cgroup';
 import { sandboxLauncher, type SandboxLauncherOptions } from './sandbox-launcher';
-import { sandboxProgramDir } from './sandbox-program';
+import { sandboxProgram } from './sandbox-program';
 import { SandboxRuntime } from './sandbox-runtime';
 import type { SandboxMode } from './workspace-runtime';
 
@@ -35,7 +35,7 @@ export async function createWorkspaceRuntime(
   config: AgentConfig,
   logger = new Logger('Sandbox'),
 ): Promise<SandboxRuntime> {
-  const programDir = sandboxProgramDir();
+  const program = sandboxProgram(config.sandboxProgram);
   const asRoot = process.getuid?.() === 0;
   const limits = {
     cpuSeconds: config.sandboxCpuSeconds,
@@ -58,7 +58,7 @@ export async function createWorkspaceRuntime(
     );
   }
   const base: Omit<SandboxLauncherOptions, 'mode'> = {
-    programDir,
+    program,
     env: config.shellEnv,
     network: config.sandboxNetwork,
     privateDirs: [config.workspaceRoot, ...config.privateDirs],
@@ -67,6 +67,7 @@ export async function createWorkspaceRuntime(
   const runtime = (mode: SandboxMode, user: { uid: number; gid: number } | null) =>
     new SandboxRuntime({
       mode,
+      program: program.kind,
       launcher: sandboxLauncher({ ...base, mode, user: mode === 'bwrap' ? user : null }),
       owner: mode === 'bwrap' ? user : null,
       settings: { commandTimeoutMs: config.commandTimeoutMs },
@@ -77,21 +78,29 @@ export async function createWorkspaceRuntime(
   if (config.sandbox === 'none') {
     logger.warn(
       "OH_SANDBOX=none: the agent runs UNSANDBOXED, with the service's own authority (its files, " +
-        `keys and network). ${FIX.replace(/, or set OH_SANDBOX=none.*$/, '')} to sandbox it.`,
+        `keys and network). ${FIX.replace(/, or set OH_SANDBOX=none.*$/, '')} to sandbox it. ` +
+        `(Sandbox program: ${program.kind}.)`,
     );
     return runtime('none', null);
   }
   const user = asRoot ? config.sandboxUser : null;
   const candidate = runtime('bwrap', user);
   // Once per process and set-up: test apps start many services in one process.
-  const key = JSON.stringify([user, base.env.PATH, config.sandboxNetwork, config.workspaceRoot]);
+  const key = JSON.stringify([
+    user,
+    base.env.PATH,
+    config.sandboxNetwork,
+    config.workspaceRoot,
+    program.kind,
+  ]);
   let probed = PROBES.get(key);
   if (!probed) PROBES.set(key, (probed = probe(candidate)));
   const problem = await probed;
   if (problem === null) {
     logger.log(
       `Agents run in bubblewrap sandboxes${user ? ` as uid ${user.uid}` : ''}` +
-        `${config.sandboxNetwork ? ', with network' : ', without network'}`,
+        `${config.sandboxNetwork ? ', with network' : ', without network'}` +
+        ` (sandbox program: ${program.kind})`,
     );
     return candidate;
   }
@@ -109,7 +118,7 @@ export async function createWorkspaceRuntime(
   logger.warn(
     `THE AGENT RUNS UNSANDBOXED: bubblewrap cannot create the sandbox here (${problem}). Any ` +
       "command the model asks for runs with the service's own authority. Allowed only because " +
-      `the service listens on loopback (${config.host}). ${FIX}`,
+      `the service listens on loopback (${config.host}). ${FIX} (Sandbox program: ${program.kind}.)`,
   );
   return runtime('none', null);
 }

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { isInside } from '../../sandbox/workspace-paths';
 import type { SandboxLaunch } from './sandbox-client';
 import type { CgroupFactory } from './sandbox-cgroup';
+import type { SandboxProgram } from './sandbox-program';
 import type { SandboxMode } from './workspace-runtime';
 
 /** Where the agent sees its workspace inside bubblewrap, whatever its path on the host. */
@@ -42,8 +43,8 @@ export interface SandboxLimits {
 
 export interface SandboxLauncherOptions {
   mode: SandboxMode;
-  /** The directory of the sandbox program (`sandboxProgramDir()`). */
-  programDir: string;
+  /** The sandbox program (`sandboxProgram()`): the native one or the Node one. */
+  program: SandboxProgram;
   /** The environment of the program and its shells: already the allow-list. */
   env: Readonly<Record<string, string>>;
   /** bwrap: keep the host's network (`OH_SANDBOX_NETWORK=on`); otherwise none, not even loopback. */
@@ -74,14 +75,14 @@ export interface LaunchPlan extends SandboxLaunch {
 export function sandboxLauncher(options: SandboxLauncherOptions): SandboxLauncher {
   const node = options.node ?? process.execPath;
   return (workspaceDir) => {
-    const program = [
-      ...NODE_FLAGS,
-      path.join(options.mode === 'bwrap' ? SANDBOX_PROGRAM : options.programDir, 'main.js'),
-    ];
+    const { kind, dir, entry } = options.program;
+    const file = path.join(options.mode === 'bwrap' ? SANDBOX_PROGRAM : dir, entry);
+    // The native program runs by itself; the Node one needs node (mounted when outside /usr).
+    const program = kind === 'native' ? [file] : [node, ...NODE_FLAGS, file];
     if (options.mode === 'none') {
       return wrap(options, {
-        command: node,
-        args: program,
+        command: program[0],
+        args: program.slice(1),
         env: { ...options.env },
         cwd: workspaceDir,
         workspace: workspaceDir,
@@ -91,10 +92,10 @@ export function sandboxLauncher(options: SandboxLauncherOptions): SandboxLaunche
     }
     // The workspace and the program are handed over as open directories (fd 3 and 4): bwrap,
     // perhaps as the sandbox user, needs no right to the path that leads to them.
-    const fds = [openDirectory(workspaceDir), openDirectory(options.programDir)];
+    const fds = [openDirectory(workspaceDir), openDirectory(dir)];
     return wrap(options, {
       command: options.bwrap ?? 'bwrap',
-      args: [...bwrapArgs(workspaceDir, options, node), node, ...program],
+      args: [...bwrapArgs(workspaceDir, options, kind === 'node' ? node : null), ...program],
       fds,
       // For finding bwrap (and setpriv, prlimit); bwrap itself starts from a cleared environment.
       env: options.env.PATH === undefined ? {} : { PATH: options.env.PATH },
@@ -165,7 +166,7 @@ const shellQuote = (value: string) => `'${value.replace(/'/g, `'\\''`)}'`;
 export function bwrapArgs(
   _workspaceDir: string,
   options: SandboxLauncherOptions,
-  node = process.execPath,
+  node: string | null = process.execPath,
 ): string[] {
   const mounts: { at: string; args: string[] }[] = [];
   const mount = (at: string, ...args: string[]) => mounts.push({ at, args });
@@ -191,9 +192,10 @@ export function bwrapArgs(
       mount(real, '--tmpfs', real);
     }
   }
-  // Node, to run the sandbox program, when the system directories do not hold it already.
-  const realNode = fs.realpathSync(node);
-  if (!systemDirs.some((root) => isInside(root, realNode))) {
+  // Node, to run the Node sandbox program, when the system directories do not hold it already.
+  // (The native program needs only the C library, in the system directories.)
+  const realNode = node === null ? null : fs.realpathSync(node);
+  if (node !== null && realNode !== null && !systemDirs.some((root) => isInside(root, realNode))) {
     mount(node, '--ro-bind', realNode, node);
   }
   mount(SANDBOX_PROGRAM, '--ro-bind-fd', '4', SANDBOX_PROGRAM);

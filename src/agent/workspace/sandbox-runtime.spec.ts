@@ -1,7 +1,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { testRuntime } from '../../../test/support/sandbox';
+import { testRuntime as makeTestRuntime } from '../../../test/support/sandbox';
+import { describeEachProgram } from '../../../test/support/sandbox-program';
 import type { SandboxSettings } from '../../sandbox/protocol';
 import type { SandboxRuntime } from './sandbox-runtime';
 import type { TerminalRequest, TerminalResult } from './workspace-runtime';
@@ -36,7 +37,9 @@ async function waitUntil(condition: () => boolean, ms: number): Promise<boolean>
 }
 
 /** The terminal through the protocol: each conversation's sandbox program is a process of its own. */
-describe('SandboxRuntime (OH_SANDBOX=none): the terminal', () => {
+describeEachProgram('SandboxRuntime (OH_SANDBOX=none): the terminal', (kind) => {
+  const testRuntime = (...args: Parameters<typeof makeTestRuntime>) =>
+    makeTestRuntime(args[0], args[1], args[2], args[3], kind);
   let root: string;
   let workspace: string;
   let runtime: SandboxRuntime;

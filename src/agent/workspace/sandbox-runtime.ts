@@ -9,6 +9,7 @@ import type {
 } from '../../sandbox/protocol';
 import { ChildProcessTransport, SandboxClient, type SandboxTransport } from './sandbox-client';
 import type { LaunchPlan, SandboxLauncher } from './sandbox-launcher';
+import type { SandboxProgramKind } from './sandbox-program';
 import type {
   SandboxMode,
   TerminalRequest,
@@ -18,6 +19,8 @@ import type {
 
 export interface SandboxRuntimeOptions {
   mode: SandboxMode;
+  /** The sandbox program the launcher starts (for `/server_info`). */
+  program: SandboxProgramKind;
   launcher: SandboxLauncher;
   /** Settings handed to every sandbox at `hello` (the workspace path is added). */
   settings?: Omit<SandboxSettings, 'workspace'>;
@@ -69,6 +72,10 @@ export class SandboxRuntime implements WorkspaceRuntime, OnApplicationShutdown {
 
   get mode(): SandboxMode {
     return this.options.mode;
+  }
+
+  get program(): SandboxProgramKind {
+    return this.options.program;
   }
 
   /** How many sandboxes run now. */

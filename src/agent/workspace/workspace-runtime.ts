@@ -1,5 +1,6 @@
 import type { EditorParams, EditorResult } from '../../sandbox/protocol';
 import type { TerminalRequest, TerminalResult } from '../../sandbox/terminal-types';
+import type { SandboxProgramKind } from './sandbox-program';
 
 export type * from '../../sandbox/terminal-types';
 
@@ -12,6 +13,8 @@ export type SandboxMode = 'bwrap' | 'none';
  */
 export interface WorkspaceRuntime {
   readonly mode: SandboxMode;
+  /** Which sandbox program runs in the sandboxes: the C one (`native`) or the Node one. */
+  readonly program: SandboxProgramKind;
   /** Runs one terminal call in the conversation's shell, started lazily. */
   exec(
     conversationId: string,

@@ -52,4 +52,11 @@ export class ServerInfoDto {
    */
   @ApiProperty({ enum: ['bwrap', 'none'] })
   sandbox!: 'bwrap' | 'none';
+
+  /**
+   * Which sandbox program runs the tools in each sandbox: `native` (the small C program) or
+   * `node` (the Node program, used when no C compiler built the native one; `OH_SANDBOX_PROGRAM`).
+   */
+  @ApiProperty({ enum: ['native', 'node'] })
+  sandbox_program!: 'native' | 'node';
 }
