@@ -3,19 +3,53 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import type { SandboxProgramKind } from '../agent/workspace/sandbox-program';
+import { describeEachProgram, SandboxProcess } from '../../test/support/sandbox-program';
 import { FileEditor } from './file-editor';
-import type { EditorParams } from './protocol';
+import type { EditorParams, EditorResult } from './protocol';
 
 type FileEditorArgs = EditorParams;
 
-describe(FileEditor.name, () => {
+/** A conversation's editor: in this process, or a sandbox program's over the protocol. */
+interface Editor {
+  run(args: Partial<FileEditorArgs>): Promise<EditorResult>;
+  close(): Promise<void>;
+}
+type MakeEditor = (workspace: string) => Promise<Editor>;
+
+const inProcess: MakeEditor = async (workspace) => {
+  const editor = new FileEditor(workspace);
+  return { run: async (args) => editor.run(args as EditorParams), close: async () => undefined };
+};
+
+const overProtocol =
+  (kind: SandboxProgramKind): MakeEditor =>
+  async (workspace) => {
+    const program = new SandboxProcess(kind);
+    await program.hello(workspace);
+    return {
+      run: async (args) => {
+        const answer = await program.call('editor', args);
+        if (answer.error) throw new Error(`editor: ${answer.error.message}`);
+        return answer.result as EditorResult;
+      },
+      close: () => program.close(),
+    };
+  };
+
+describe(`${FileEditor.name} (in this process)`, () => editorSpec(inProcess));
+describeEachProgram('file_editor through the sandbox program', (kind) =>
+  editorSpec(overProtocol(kind)),
+);
+
+function editorSpec(make: MakeEditor): void {
   let root: string;
   let ws: string;
-  let sut: FileEditor;
+  let sut: Editor;
   let n = 0;
 
   const run = (args: Partial<FileEditorArgs> & Pick<FileEditorArgs, 'command' | 'path'>) =>
-    Promise.resolve(sut.run(args));
+    sut.run(args);
   const file = (name: string, content?: string): string => {
     const target = path.join(ws, name);
     if (content !== undefined) {
@@ -27,11 +61,12 @@ describe(FileEditor.name, () => {
   const read = (target: string) => fs.readFileSync(target, 'utf8');
 
   beforeAll(() => (root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'oh-editor-')))));
-  beforeEach(() => {
+  beforeEach(async () => {
     ws = path.join(root, `ws-${++n}`);
     fs.mkdirSync(ws);
-    sut = new FileEditor(ws);
+    sut = await make(ws);
   });
+  afterEach(() => sut.close());
   afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 
   describe('view', () => {
@@ -251,7 +286,9 @@ describe(FileEditor.name, () => {
     it('keeps histories per conversation (each sandbox has its own editor)', async () => {
       const target = file('p.txt', 'one\n');
       await run({ command: 'str_replace', path: target, old_str: 'one', new_str: 'two' });
-      const other = new FileEditor(ws).run({ command: 'undo_edit', path: target });
+      const second = await make(ws);
+      const other = await second.run({ command: 'undo_edit', path: target });
+      await second.close();
       expect(other.isError).toBe(true);
       expect(read(target)).toBe('two\n');
     });
@@ -379,4 +416,4 @@ describe(FileEditor.name, () => {
       expect(dir.output).toBe(`The path ${ws} is a directory; only \`view\` works on directories.`);
     });
   });
-});
+}
