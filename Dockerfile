@@ -4,14 +4,21 @@
 
 # --- build: install everything, compile, then drop the dev dependencies ---
 FROM node:22.20.0-bookworm-slim AS build
+# A C compiler for the native sandbox program (src/sandbox/native); only in this stage.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends gcc libc6-dev \
+ && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY nest-cli.json tsconfig.json tsconfig.build.json ./
+COPY scripts/build-native-sandbox.mjs ./scripts/
 COPY src ./src
-RUN npm run build && npm prune --omit=dev --no-audit --no-fund
+RUN npm run build \
+ && test -x dist/sandbox/native/oh-sandbox \
+ && npm prune --omit=dev --no-audit --no-fund
 
-# --- runtime ---
+# --- runtime (no compiler: dist/ brings the built sandbox program) ---
 FROM node:22.20.0-bookworm-slim
 # The agent works in a real shell: bash, git and the usual command-line tools; tini reaps the
 # processes it starts; bubblewrap can sandbox them.

@@ -6,8 +6,9 @@
  * - cold start: a new conversation's first tool call, until its answer (`true` in the terminal;
  *   and a `file_editor` view, which needs no shell);
  * - warm call overhead: `true` through the sandbox minus `true` in a plain local bash session;
- * - RSS of one idle sandbox: every process of it (bwrap, node, bash), from /proc.
- * Environment: `BENCH_SCALE` (e.g. 0.3 for a quick run).
+ * - RSS of one idle sandbox: every process of it (bwrap, the sandbox program, bash), from /proc.
+ * Each figure for both sandbox programs: the native one (C) and the Node one (`OH_SANDBOX_PROGRAM`).
+ * Environment: `BENCH_SCALE` (e.g. 0.3 for a quick run), `BENCH_PROGRAMS` (default `native,node`).
  */
 import * as fs from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -17,6 +18,7 @@ import { agentConfig } from '../src/config/agent.config';
 import { reloadEnv } from '../src/config/load-env';
 import { ChildProcessTransport } from '../src/agent/workspace/sandbox-client';
 import { createWorkspaceRuntime } from '../src/agent/workspace/sandbox-backend';
+import type { SandboxProgramKind } from '../src/agent/workspace/sandbox-program';
 import type { SandboxRuntime } from '../src/agent/workspace/sandbox-runtime';
 import { BashSession } from '../src/sandbox/bash-session';
 import { distribution, round, type Distribution } from './stats';
@@ -26,6 +28,7 @@ const scaled = (n: number, min = 5) => Math.max(min, Math.round(n * SCALE));
 
 export interface SandboxBench {
   mode: string;
+  program: SandboxProgramKind;
   coldStartTerminalMs: Distribution;
   coldStartEditorMs: Distribution;
   warmSandboxMs: Distribution;
@@ -36,14 +39,20 @@ export interface SandboxBench {
   load: number;
 }
 
-export async function measureSandbox(): Promise<SandboxBench> {
+export async function measureSandbox(
+  program: SandboxProgramKind = 'native',
+): Promise<SandboxBench> {
   const dir = fs.mkdtempSync(join(tmpdir(), 'gw-bench-sandbox-'));
   fs.chmodSync(dir, 0o711);
   const pids: number[] = [];
   let runtime: SandboxRuntime | undefined;
   try {
     reloadEnv();
-    const config = { ...agentConfig(), workspaceRoot: join(dir, 'workspace') };
+    const config = {
+      ...agentConfig(),
+      workspaceRoot: join(dir, 'workspace'),
+      sandboxProgram: program,
+    };
     const made = await createWorkspaceRuntime(config);
     // The same runtime, with a transport that remembers the sandbox pids (for RSS).
     runtime = made;
@@ -116,6 +125,7 @@ export async function measureSandbox(): Promise<SandboxBench> {
     const warmLocalMs = distribution(plain);
     return {
       mode: made.mode,
+      program: made.program,
       coldStartTerminalMs: distribution(cold),
       coldStartEditorMs: distribution(coldEditor),
       warmSandboxMs,
@@ -170,12 +180,27 @@ function sandboxRss(root: number): SandboxBench['idleRssMiB'] {
   return { total: round(total, 1), private: round(anon, 1), processes };
 }
 
+/** Both programs, one after the other, with the machine's load around them. */
+async function main(): Promise<void> {
+  const programs = (process.env.BENCH_PROGRAMS ?? 'native,node').split(',') as SandboxProgramKind[];
+  const loadBefore = loadavg().map((l) => round(l));
+  const results: SandboxBench[] = [];
+  for (const program of programs) results.push(await measureSandbox(program));
+  console.log(
+    JSON.stringify({ loadBefore, loadAfter: loadavg().map((l) => round(l)), results }, null, 2),
+  );
+  for (const r of results) {
+    console.log(
+      `${r.program.padEnd(6)} (${r.mode}): cold start p50 ${r.coldStartTerminalMs.p50} ms ` +
+        `(editor ${r.coldStartEditorMs.p50} ms), warm overhead p50 ${r.warmOverheadP50Ms} ms, ` +
+        `idle RSS ${r.idleRssMiB.total} MiB (private ${r.idleRssMiB.private} MiB), load ${r.load}`,
+    );
+  }
+}
+
 if (require.main === module) {
-  void measureSandbox().then(
-    (result) => {
-      console.log(JSON.stringify(result, null, 2));
-      process.exit(0);
-    },
+  void main().then(
+    () => process.exit(0),
     (error) => {
       console.error(error);
       process.exit(1);

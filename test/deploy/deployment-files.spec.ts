@@ -186,6 +186,13 @@ describe('Dockerfile', () => {
     expect(runtime).toMatch(/COPY --from=build .*\/app\/dist/);
   });
 
+  it('builds the native sandbox program with a C compiler only the build stage has', () => {
+    expect(stages[0]).toMatch(/apt-get install[^\n]*\bgcc\b[^\n]*\blibc6-dev\b/);
+    expect(stages[0]).toMatch(/COPY scripts\/build-native-sandbox\.mjs/);
+    expect(stages[0]).toMatch(/test -x dist\/sandbox\/native\/oh-sandbox/);
+    expect(runtime).not.toMatch(/\b(gcc|clang|libc6-dev|build-essential)\b/);
+  });
+
   it('runs as the unprivileged node user with the tools the agent needs', () => {
     expect(runtime).toMatch(/^USER node$/m);
     expect(runtime).not.toMatch(/^USER root$/m);

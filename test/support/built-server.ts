@@ -62,6 +62,11 @@ export function ensureBuilt(): void {
           stdio: 'ignore',
         },
       );
+      // as `npm run build` does: the native sandbox program, when a C compiler exists
+      execFileSync(process.execPath, [join(ROOT, 'scripts', 'build-native-sandbox.mjs')], {
+        cwd: ROOT,
+        stdio: 'ignore',
+      });
     }
   } finally {
     rmSync(lock, { recursive: true, force: true });
