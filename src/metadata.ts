@@ -530,6 +530,12 @@ export default async () => {
                   "How the agent's tools are confined: `bwrap` (a bubblewrap sandbox per conversation) or `none`\n(unsandboxed: the agent acts with the service's own authority).",
                 enum: ['none', 'bwrap'],
               },
+              sandbox_program: {
+                required: true,
+                description:
+                  'Which sandbox program runs the tools in each sandbox: `native` (the small C program) or\n`node` (the Node program, used when no C compiler built the native one; `OH_SANDBOX_PROGRAM`).',
+                enum: ['native', 'node'],
+              },
             },
           },
         ],

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { ensureBuilt } from '../support/built-server';
 import { createTestApp, TEST_KEY, type TestApp } from '../support/create-test-app';
 import { FakeLlmServer, fakeReply, type FakeToolCall } from '../support/fake-llm-server';
-import { needs } from '../support/system-tools';
+import { findTool, needs } from '../support/system-tools';
 import {
   ServerProcess,
   persistentDatabase,
@@ -43,9 +43,6 @@ needs.bwrap()('a hostile model under the default settings', () => {
   });
   beforeEach(() => llm.reset());
 
-  const sandboxMode = async () =>
-    ((await (await t.request('/server_info')).json()) as { sandbox: string }).sandbox;
-
   /** One turn whose model makes these tool calls (one step each group), then answers. */
   async function attack(
     steps: FakeToolCall[][],
@@ -70,7 +67,11 @@ needs.bwrap()('a hostile model under the default settings', () => {
   });
 
   it('runs sandboxed by default, and says so in /server_info', async () => {
-    expect(await sandboxMode()).toBe('bwrap');
+    const info = (await (await t.request('/server_info')).json()) as Record<string, string>;
+    expect(info.sandbox).toBe('bwrap');
+    // the native sandbox program whenever a C compiler could build it (the default): the suite
+    // attacks the program the service really uses
+    expect(info.sandbox_program).toBe(findTool('cc') ? 'native' : 'node');
   });
 
   it("cannot read the service's environment in /proc, nor see its processes", async () => {
