@@ -60,26 +60,6 @@ void editor_free(Editor *e) {
   free(e);
 }
 
-static void random_hex(char *out, size_t bytes) {
-  static const char hex[] = "0123456789abcdef";
-  unsigned char buf[32];
-  if (bytes > sizeof buf) bytes = sizeof buf;
-  size_t got = 0;
-  while (got < bytes) {
-    ssize_t r = getrandom(buf + got, bytes - got, 0);
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      for (; got < bytes; got++) buf[got] = (unsigned char)(rand() & 0xff);
-      break;
-    }
-    got += (size_t)r;
-  }
-  for (size_t i = 0; i < bytes; i++) {
-    out[2 * i] = hex[buf[i] >> 4];
-    out[2 * i + 1] = hex[buf[i] & 15];
-  }
-  out[2 * bytes] = '\0';
-}
 
 /* ---------------------------------------------------------------- workspace paths */
 

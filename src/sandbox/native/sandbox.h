@@ -109,8 +109,9 @@ void json_strz(Str *out, const char *p);
 void js_string_of(Str *out, const JVal *v);           /* String(v); NULL is undefined */
 void json_stringify(Str *out, const JVal *v);
 
-/* ---- monotonic clock ---- */
+/* ---- monotonic clock, random names ---- */
 int64_t now_ms(void);
+void random_hex(char *out, size_t bytes); /* 2 * bytes hex digits and a NUL */
 
 /* ---- editor ---- */
 typedef struct Editor Editor;

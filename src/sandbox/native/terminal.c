@@ -206,19 +206,6 @@ static void collector_init(Collector *c, const char *workspace, size_t max_chars
 
 static size_t collector_half(const Collector *c) { return c->max_chars / 2; }
 
-static void random_hex(char *out, size_t bytes) {
-  static const char hex[] = "0123456789abcdef";
-  unsigned char buf[16];
-  if (bytes > sizeof buf) bytes = sizeof buf;
-  if (getrandom(buf, bytes, 0) != (ssize_t)bytes) {
-    for (size_t i = 0; i < bytes; i++) buf[i] = (unsigned char)(rand() & 0xff);
-  }
-  for (size_t i = 0; i < bytes; i++) {
-    out[2 * i] = hex[buf[i] >> 4];
-    out[2 * i + 1] = hex[buf[i] & 15];
-  }
-  out[2 * bytes] = '\0';
-}
 
 static void collector_open_log(Collector *c) {
   struct timeval tv;

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -114,6 +115,27 @@ char *xsprintf(const char *fmt, ...) {
   return p;
 }
 
+void random_hex(char *out, size_t bytes) {
+  static const char hex[] = "0123456789abcdef";
+  unsigned char buf[32];
+  if (bytes > sizeof buf) bytes = sizeof buf;
+  size_t got = 0;
+  while (got < bytes) {
+    ssize_t r = getrandom(buf + got, bytes - got, 0);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      for (; got < bytes; got++) buf[got] = (unsigned char)(rand() & 0xff);
+      break;
+    }
+    got += (size_t)r;
+  }
+  for (size_t i = 0; i < bytes; i++) {
+    out[2 * i] = hex[buf[i] >> 4];
+    out[2 * i + 1] = hex[buf[i] & 15];
+  }
+  out[2 * bytes] = '\0';
+}
+
 int64_t now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -150,55 +172,50 @@ size_t utf8_next(const char *s, size_t n, uint32_t *cp) {
   return 4;
 }
 
-/* Length of the valid UTF-8 sequence at p, 0 when invalid or incomplete (-1 in *incomplete). */
-static size_t utf8_seq(const unsigned char *p, size_t n, bool *incomplete) {
-  *incomplete = false;
-  unsigned char c = p[0];
+/* What a leading byte announces: the sequence length (0: not a leading byte) and the range of
+ * the byte after it (Unicode's table 3-7, no overlongs, no surrogates, nothing past U+10FFFF). */
+static size_t utf8_lead(unsigned char c, unsigned char *lo, unsigned char *hi) {
+  *lo = 0x80;
+  *hi = 0xbf;
   if (c < 0x80) return 1;
-  size_t need;
-  unsigned char lo = 0x80, hi = 0xbf;
-  if (c >= 0xc2 && c <= 0xdf) need = 2;
-  else if (c >= 0xe0 && c <= 0xef) {
-    need = 3;
-    if (c == 0xe0) lo = 0xa0;
-    if (c == 0xed) hi = 0x9f;
-  } else if (c >= 0xf0 && c <= 0xf4) {
-    need = 4;
-    if (c == 0xf0) lo = 0x90;
-    if (c == 0xf4) hi = 0x8f;
-  } else return 0;
-  for (size_t i = 1; i < need; i++) {
-    if (i >= n) {
-      *incomplete = true;
-      return 0;
-    }
-    unsigned char lower = i == 1 ? lo : 0x80, upper = i == 1 ? hi : 0xbf;
-    if (p[i] < lower || p[i] > upper) return 0;
+  if (c >= 0xc2 && c <= 0xdf) return 2;
+  if (c >= 0xe0 && c <= 0xef) {
+    if (c == 0xe0) *lo = 0xa0;
+    if (c == 0xed) *hi = 0x9f;
+    return 3;
   }
-  return need;
+  if (c >= 0xf0 && c <= 0xf4) {
+    if (c == 0xf0) *lo = 0x90;
+    if (c == 0xf4) *hi = 0x8f;
+    return 4;
+  }
+  return 0;
+}
+
+/* How many bytes at p continue the sequence its leading byte announces (at least 1). */
+static size_t utf8_prefix(const unsigned char *p, size_t n, size_t *need) {
+  unsigned char lo, hi;
+  *need = utf8_lead(p[0], &lo, &hi);
+  if (*need <= 1) return 1;
+  size_t i = 1;
+  for (; i < *need && i < n; i++) {
+    if (p[i] < (i == 1 ? lo : 0x80) || p[i] > (i == 1 ? hi : 0xbf)) break;
+  }
+  return i;
+}
+
+/* Length of the valid UTF-8 sequence at p, 0 when invalid or incomplete (then *incomplete). */
+static size_t utf8_seq(const unsigned char *p, size_t n, bool *incomplete) {
+  size_t need;
+  size_t got = utf8_prefix(p, n, &need);
+  *incomplete = need > 1 && got == n && got < need;
+  return need > 0 && got == need ? need : 0;
 }
 
 /* How many bytes at p form the maximal subpart of an ill-formed sequence (at least 1). */
 static size_t utf8_bad_len(const unsigned char *p, size_t n) {
-  unsigned char c = p[0];
   size_t need;
-  unsigned char lo = 0x80, hi = 0xbf;
-  if (c >= 0xc2 && c <= 0xdf) need = 2;
-  else if (c >= 0xe0 && c <= 0xef) {
-    need = 3;
-    if (c == 0xe0) lo = 0xa0;
-    if (c == 0xed) hi = 0x9f;
-  } else if (c >= 0xf0 && c <= 0xf4) {
-    need = 4;
-    if (c == 0xf0) lo = 0x90;
-    if (c == 0xf4) hi = 0x8f;
-  } else return 1;
-  size_t i = 1;
-  for (; i < need && i < n; i++) {
-    unsigned char lower = i == 1 ? lo : 0x80, upper = i == 1 ? hi : 0xbf;
-    if (p[i] < lower || p[i] > upper) break;
-  }
-  return i;
+  return utf8_prefix(p, n, &need);
 }
 
 bool utf8_valid(const unsigned char *p, size_t n) {
