@@ -7,7 +7,7 @@
  *   npx tsx scripts/oci-proof.ts IMAGE    (as root, with podman and runc; prints each check)
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { parse } from 'yaml';
@@ -107,8 +107,15 @@ async function sandboxed(llm: FakeLlmServer): Promise<void> {
     if (!ready) return;
     const info = (await (await fetch(`http://127.0.0.1:${port}/server_info`)).json()) as {
       sandbox: string;
+      sandbox_program?: string;
     };
     check('/server_info says sandbox "bwrap"', info.sandbox === 'bwrap', JSON.stringify(info));
+    // the Dockerfile compiles the native sandbox program; the image here carries the host's build
+    const native = existsSync(join(ROOT, 'dist/sandbox/native/oh-sandbox'));
+    check(
+      `and the ${native ? 'native' : 'node'} sandbox program`,
+      info.sandbox_program === (native ? 'native' : 'node'),
+    );
     const pid1 = podman([
       'exec',
       name,
