@@ -105,6 +105,52 @@ describeEachProgram(
       await waitFor(() => processes(`sleep ${marker}`).length === 0, 3000);
     });
 
+    it('runs queued terminal calls in order; cancelling a queued one ends the shell when its turn comes', async () => {
+      const first = program.request('terminal', {
+        command: 'sleep 0.3; echo first',
+        isInput: false,
+        reset: false,
+      });
+      const second = program.request('terminal', {
+        command: 'echo second',
+        isInput: false,
+        reset: false,
+      });
+      program.send({ jsonrpc: '2.0', method: '$/cancel', params: { id: second } });
+      expect((await program.answer(first)).result).toMatchObject({
+        status: 'completed',
+        output: 'first\n',
+      });
+      expect((await program.answer(second)).result).toMatchObject({
+        status: 'cancelled',
+        output: '',
+        exitCode: -1,
+      });
+      const third = await program.call('terminal', {
+        command: 'echo third',
+        isInput: false,
+        reset: false,
+      });
+      expect(third.result).toMatchObject({
+        status: 'completed',
+        output: 'third\n',
+        notes: [
+          `The previous shell was stopped (its turn was cancelled or the terminal was disposed), so a new shell started in ${workspace}; variables and background processes of the old one are gone.`,
+        ],
+      });
+    });
+
+    it('reads a request whose UTF-8 is split across writes', async () => {
+      const line = Buffer.from(
+        `${JSON.stringify({ jsonrpc: '2.0', id: 9001, method: 'terminal', params: { command: 'echo "é 🎉"', isInput: false, reset: false } })}\n`,
+      );
+      const cut = line.indexOf(Buffer.from('🎉')) + 2; // inside the emoji's four bytes
+      program.child.stdin.write(line.subarray(0, cut));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      program.child.stdin.write(line.subarray(cut));
+      expect((await program.answer(9001)).result).toMatchObject({ output: 'é 🎉\n' });
+    });
+
     // Unsandboxed, a `setsid` daemon escapes this; inside bubblewrap the PID namespace ends it too.
     it('clears its workspace, and ends with everything it started when its input closes', async () => {
       expect((await program.call('workspace.clear')).result).toEqual({});
