@@ -1,9 +1,5 @@
 import type { AppError } from '../common/errors/app-error';
-import type {
-  ExecutionStatus,
-  StoredEvent,
-  TurnEndReason,
-} from '../conversations/events.types';
+import type { ExecutionStatus, StoredEvent, TurnEndReason } from '../conversations/events.types';
 import type { TurnUsage } from '../conversations/usage.types';
 import type { PendingToolCall } from './client-tools';
 

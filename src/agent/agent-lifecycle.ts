@@ -9,8 +9,8 @@ import {
 import type { ConfigType } from '@nestjs/config';
 import { HttpAdapterHost } from '@nestjs/core';
 import { agentConfig } from '../config/agent.config';
-import { ActiveTurns } from '../conversations/active-turns';
 import { ConversationsService } from '../conversations/conversations.service';
+import { ActiveTurns } from './active-turns';
 import { WORKSPACE_RUNTIME, type WorkspaceRuntime } from './workspace/workspace-runtime';
 
 /** After the turns ended, how long their responses (SSE tails, JSON bodies) get to reach clients. */
@@ -19,8 +19,8 @@ const FLUSH_MS = 5_000;
 const IDLE_SWEEP_MS = 100;
 
 /**
- * What the agent holds outside a turn: a deleted conversation's shell is killed before its
- * workspace goes. At shutdown (SIGTERM) the server stops taking connections and new turns at
+ * What the agent holds outside a turn: a deleted conversation's running turn is cancelled and
+ * its shell killed before its workspace goes. At shutdown (SIGTERM) the server stops taking connections and new turns at
  * once, running turns get `OH_SHUTDOWN_GRACE_S` to finish (their responses and streams included),
  * the rest are cancelled cleanly (recorded as `cancelled`, lock released), and every shell is killed.
  */
@@ -37,9 +37,10 @@ export class AgentLifecycle implements OnModuleInit, BeforeApplicationShutdown {
   ) {}
 
   onModuleInit(): void {
-    this.conversations.onDelete((id, workspaceDir) =>
-      this.runtime.deleteWorkspace(id, workspaceDir),
-    );
+    this.conversations.onDelete(async (id, workspaceDir) => {
+      await this.active.cancel(id, 'deleted'); // its turn first: it may still use the workspace
+      await this.runtime.deleteWorkspace(id, workspaceDir);
+    });
   }
 
   async beforeApplicationShutdown(): Promise<void> {

@@ -1,4 +1,4 @@
-import type { CancelReason } from '../conversations/active-turns';
+import type { CancelReason } from './active-turns';
 import type { AgentEvent, TurnOutcome } from './agent-events';
 import type { EventChannel } from './event-channel';
 

@@ -5,67 +5,46 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { AppError } from '../common/errors/app-error';
 import { agentConfig } from '../config/agent.config';
-import { ActiveTurns } from '../conversations/active-turns';
-import { ConversationsService } from '../conversations/conversations.service';
 import type {
   EventPayloads,
-  ExecutionStatus,
   NewEvent,
   StoredEvent,
   TurnEndReason,
 } from '../conversations/events.types';
 import type { NewLlmCall, TurnUsage } from '../conversations/usage.types';
-import { transcriptHashOf } from '../conversations/transcript';
 import type { TurnJournal } from '../conversations/turn-journal';
 import { databaseUnavailable, isDatabaseUnavailable } from '../database/database-errors';
-import { MetricsService } from '../metrics/metrics.service';
 import { LlmClient } from '../models/llm-client';
 import { LlmCallError } from '../models/llm-errors';
 import type {
-  LlmRequest,
   LlmStepResult,
   LlmToolCall,
   LlmResponseFormat,
   LlmToolChoice,
   ResolvedModel,
 } from '../models/llm-types';
-import type { AgentEvent, TurnOutcome } from './agent-events';
-import { AgentRun } from './agent-run';
+import type { AgentEvent } from './agent-events';
 import {
   argumentsText,
   clientCallId,
   clientToolSet,
-  toolCallAlias,
   type PendingToolCall,
   type TurnTools,
 } from './client-tools';
 import { Condenser } from './condenser';
-import { EventChannel } from './event-channel';
+import { ContentStream } from './content-stream';
+import type { EventChannel } from './event-channel';
 import { addUsage, emptyUsage, llmCallOf } from './llm-accounting';
 import { toModelMessages } from './llm-history';
 import { detectStuck } from './stuck-detector';
 import type { ToolContext } from './tools/tool';
-import {
-  checkAnswer,
-  formatInstructions,
-  llmFormatOf,
-  repairNote,
-  type AnswerFormat,
-} from './structured-output';
+import { checkAnswer, formatInstructions, llmFormatOf, repairNote } from './structured-output';
 import { ToolRegistry, type PrepareResult } from './tools/tool-registry';
-import { traceTurn } from './turn-tracing';
+import type { TurnSettings } from './turns.types';
 
-export interface StartTurn {
+/** A turn whose lock is held (`journal`), as the loop runs it. */
+export interface StartTurn extends TurnSettings {
   journal: TurnJournal;
-  model: ResolvedModel;
-  /** The request's own sampling settings (temperature, seed, …). */
-  overrides?: LlmRequest['overrides'];
-  /** Whether the client receives content as it streams (decides what its transcript shows). */
-  streamed: boolean;
-  /** The client's tools and how tools are offered; default: the server's tools only. */
-  tools?: TurnTools;
-  /** The final answer must be this JSON (`response_format`); checked, repaired once, else an error. */
-  answerFormat?: AnswerFormat;
 }
 
 /** A step's call, checked: a client tool's (paused on), a server tool's (run here), or an error. */
@@ -81,17 +60,6 @@ interface TurnToolbox {
   parallel: boolean;
 }
 
-const STATUS_OF: Record<TurnEndReason, ExecutionStatus> = {
-  finish: 'finished',
-  stop: 'finished',
-  tool_calls: 'idle',
-  length: 'finished',
-  stuck: 'stuck',
-  cancelled: 'cancelled',
-  timeout: 'error',
-  error: 'error',
-};
-
 type TurnEndPayload = EventPayloads['turn_end'];
 const CANCEL_REASONS = new Set(['cancelled', 'client_disconnected', 'shutdown', 'deleted']);
 
@@ -99,7 +67,7 @@ const EMPTY_REPLY_NUDGE =
   'Your last reply had no text and no tool call. Continue the task with a tool call, or give your final answer.';
 
 /** What the loop ends with, before it is recorded. */
-interface Ending {
+export interface Ending {
   reason: TurnEndReason;
   answer: string;
   /** Appended to the streamed content (finish message, stuck notice). */
@@ -111,6 +79,15 @@ interface Ending {
   step?: { events: NewEvent[]; calls: NewLlmCall[] };
   /** `tool_calls`: the client tool calls the turn pauses on. */
   toolCalls?: PendingToolCall[];
+}
+
+/** What a turn's loop ended with, and what it produced on the way (not recorded yet). */
+export interface LoopResult {
+  ending: Ending;
+  /** Tokens and cost of the turn's LLM calls, the condenser's included. */
+  usage: TurnUsage;
+  /** The assistant text the client was shown. */
+  content: ContentStream;
 }
 
 /**
@@ -127,39 +104,24 @@ export class AgentRunner {
     private readonly llm: LlmClient,
     private readonly tools: ToolRegistry,
     private readonly condenser: Condenser,
-    private readonly active: ActiveTurns,
-    private readonly metrics: MetricsService,
-    private readonly conversations: ConversationsService,
     @Inject(agentConfig.KEY) private readonly config: ConfigType<typeof agentConfig>,
   ) {}
-
-  /** Starts the turn at once; the caller already holds the turn lock through `journal`. */
-  start(turn: StartTurn): AgentRun {
-    const channel = new EventChannel<AgentEvent>();
-    const controller = new AbortController();
-    const id = turn.journal.conversation.id;
-    const ended = this.metrics.turnStarted();
-    const outcome = traceTurn(turn, () => this.run(turn, controller, channel));
-    void outcome.then(
-      (o) => ended(o.reason),
-      () => ended('error'),
-    );
-    this.active.register(id, controller, outcome);
-    return new AgentRun(id, channel, outcome, controller);
-  }
 
   private systemPromptFor(suffix: string | null): string {
     return suffix ? `${this.systemPrompt}\n\n${suffix}` : this.systemPrompt;
   }
 
-  private async run(
+  /**
+   * Runs the loop of a started turn until it ends (or its signal aborts it: cancellation, the turn
+   * timeout), streaming its content and step events to `out`. What it ended with is not recorded
+   * yet: that is the turn owner's (`TurnsService`).
+   */
+  async execute(
     turn: StartTurn,
     controller: AbortController,
     out: EventChannel<AgentEvent>,
-  ): Promise<TurnOutcome> {
-    const { journal } = turn;
-    const started = Date.now();
-    const deadline = started + this.config.turnTimeoutMs;
+  ): Promise<LoopResult> {
+    const deadline = Date.now() + this.config.turnTimeoutMs;
     const timer = setTimeout(() => controller.abort('timeout'), this.config.turnTimeoutMs);
     const usage = emptyUsage();
     // with a required format the answer is shown once it has been checked, not while it is written
@@ -178,121 +140,7 @@ export class AgentRunner {
     if (ending.tail) content.appendBlock(ending.tail);
     if (turn.answerFormat && !ending.error && ending.reason !== 'tool_calls')
       content.release(ending.answer);
-
-    const status = STATUS_OF[ending.reason];
-    const endEvents: NewEvent[] = [];
-    if (ending.error) {
-      endEvents.push({
-        kind: 'error',
-        source: 'system',
-        payload: {
-          code: ending.error.code,
-          message: ending.error.message,
-          status: ending.error.status,
-        },
-      });
-    }
-    const turnEnd: NewEvent = {
-      kind: 'turn_end',
-      source: 'agent',
-      payload: {
-        reason: ending.reason,
-        status,
-        answer: ending.answer,
-        ...(turn.streamed && content.text !== ending.answer ? { content: content.text } : {}),
-        usage,
-        ...(ending.error
-          ? { error: { code: ending.error.code, message: ending.error.message } }
-          : {}),
-        ...(ending.cancelledBy ? { cancelled_by: ending.cancelledBy } : {}),
-        ...(ending.toolCalls ? { pending_tool_calls: ending.toolCalls } : {}),
-      },
-    };
-    const hash = transcriptHashOf(
-      journal.history,
-      [{ ...turnEnd, id: '', seq: 0, createdAt: '' }],
-      {
-        system: journal.conversation.systemPromptSuffix,
-        tools: (turn.tools?.client ?? []).map((t) => t.name),
-      },
-    );
-    const step = ending.step ?? { events: [], calls: [] };
-    // The client hears of success only once the turn's end is committed.
-    let unsaved: AppError | undefined;
-    try {
-      const events = [...step.events, ...endEvents, turnEnd];
-      for (const event of await journal.end(status, events, step.calls, hash)) {
-        if (event.kind !== 'turn_end') out.push({ type: 'event', event });
-      }
-      // the client answers with these ids, with or without our header: find the conversation by them
-      for (const call of ending.toolCalls ?? []) {
-        await this.conversations.saveAlias(
-          journal.conversation.profileName,
-          toolCallAlias(call.id),
-          journal.conversation.id,
-        );
-      }
-    } catch (err) {
-      this.logger.error({ err }, 'Could not record the end of a turn');
-      unsaved = ending.error ?? notSaved(err);
-      const failure = unsaved;
-      // Shown as failed once the database is back (unless another process took the turn over).
-      journal.endLater(
-        [
-          ...step.events,
-          {
-            kind: 'error',
-            source: 'system',
-            payload: { code: failure.code, message: failure.message, status: failure.status },
-          },
-          {
-            kind: 'turn_end',
-            source: 'agent',
-            payload: {
-              reason: 'error',
-              status: 'error',
-              answer: '',
-              ...(turn.streamed && content.text ? { content: content.text } : {}),
-              usage,
-              error: { code: failure.code, message: failure.message },
-            },
-          },
-        ],
-        step.calls,
-      );
-    }
-    const outcome: TurnOutcome = unsaved
-      ? {
-          conversationId: journal.conversation.id,
-          reason: 'error',
-          status: 'error',
-          answer: '',
-          usage,
-          error: unsaved,
-        }
-      : {
-          conversationId: journal.conversation.id,
-          reason: ending.reason,
-          status,
-          answer: ending.answer,
-          usage,
-          error: ending.error,
-          ...(ending.toolCalls ? { toolCalls: ending.toolCalls } : {}),
-        };
-    // request_id and conversation_id come from the request's logger (chat controller)
-    this.logger.log(
-      {
-        reason: outcome.reason,
-        status: outcome.status,
-        duration_ms: Date.now() - started,
-        usage,
-        ...(unsaved ? { unsaved: true } : {}),
-      },
-      'Turn ended',
-    );
-    out.push({ type: 'end', outcome });
-    out.close();
-    return outcome;
+    return { ending, usage, content };
   }
 
   private async loop(
@@ -673,56 +521,6 @@ export class AgentRunner {
     };
   }
 }
-
-/** The assistant text a streaming client sees, with a blank line between steps. */
-class ContentStream {
-  text = '';
-  private needsSeparator = false;
-  stepStarted = false;
-
-  constructor(
-    private readonly out: EventChannel<AgentEvent>,
-    /** Keep the text back (a required answer format): `release` sends the checked answer. */
-    private readonly held = false,
-  ) {}
-
-  /** Sends the checked final answer as the whole content (held mode). */
-  release(answer: string): void {
-    this.text = answer;
-    if (answer) this.out.push({ type: 'content-delta', text: answer });
-  }
-
-  startStep(): void {
-    this.needsSeparator = this.text.length > 0;
-    this.stepStarted = false;
-  }
-
-  /** A separate paragraph (the `finish` message, a notice). */
-  appendBlock(text: string): void {
-    this.needsSeparator = true;
-    this.append(text);
-  }
-
-  append(text: string): void {
-    if (!text) return;
-    const chunk = this.needsSeparator && this.text.length > 0 ? `\n\n${text}` : text;
-    this.needsSeparator = false;
-    this.stepStarted = true;
-    this.text += chunk;
-    if (!this.held) this.out.push({ type: 'content-delta', text: chunk });
-  }
-}
-
-/** The turn's end could not be committed: the client must not take its answer as saved. */
-const notSaved = (err: unknown): AppError =>
-  err instanceof AppError
-    ? err
-    : new AppError(
-        'unavailable',
-        'agent.turn_not_saved',
-        'The turn could not be saved because the database is unavailable, so its answer was not kept; retry once the database is back.',
-        { headers: { 'Retry-After': '2' }, cause: err },
-      );
 
 const leaseLapsed = (): AppError =>
   new AppError(

@@ -2,44 +2,35 @@ import { Injectable } from '@nestjs/common';
 import { AppError } from '../common/errors/app-error';
 import type { NewEvent, StoredEvent } from '../conversations/events.types';
 import { ConversationsService } from '../conversations/conversations.service';
-import type { LlmRequest, ResolvedModel } from '../models/llm-types';
-import { AgentRun } from './agent-run';
-import { AgentRunner } from './agent-runner';
+import type { TurnJournal } from '../conversations/turn-journal';
 import {
   toolCallAlias,
   type ClientToolResult,
   type PendingToolCall,
   type TurnTools,
 } from './client-tools';
-import type { AnswerFormat } from './structured-output';
 import { ToolRegistry } from './tools/tool-registry';
+import type { TurnSettings } from './turns.types';
 
 /** A paused turn to resume with the client's tool results. */
-export interface ResumeTurn {
+export interface ResumeTurn extends TurnSettings {
   /** The conversation named by the client (our header, `previous_response_id`…); else found by the call ids. */
   conversationId?: string;
-  model: ResolvedModel;
   /** One result per pending call, matched by `toolCallId`. */
   results: ClientToolResult[];
-  /** The tools of the resumed turn (the client sends its tools again with its results). */
-  tools?: TurnTools;
-  overrides?: LlmRequest['overrides'];
-  streamed: boolean;
-  answerFormat?: AnswerFormat;
 }
 
 /**
  * The client-tools bridge, for every API that carries client tools (Chat Completions, Responses):
  * a turn whose model calls a client tool pauses (`AgentRunner`: turn end `tool_calls`, status
  * `idle`, the pending calls recorded in the conversation's log and findable by their ids); the
- * client runs the calls and sends their results; `resume` appends them as tool results and the
- * same agent loop goes on from there.
+ * client runs the calls and sends their results; `reopen` appends them as tool results, and the
+ * turn owner (`TurnsService`) runs the same agent loop on from there.
  */
 @Injectable()
 export class ClientToolBridge {
   constructor(
     private readonly conversations: ConversationsService,
-    private readonly runner: AgentRunner,
     private readonly registry: ToolRegistry,
   ) {}
 
@@ -101,11 +92,11 @@ export class ClientToolBridge {
   }
 
   /**
-   * Resumes a paused turn: checks that the results answer exactly the pending calls (400
-   * otherwise, naming the ids), records them as the turn's input under the turn lock (409 if
-   * another request got there first), and runs the agent on from there.
+   * Reopens a paused turn: checks that the results answer exactly the pending calls (400
+   * otherwise, naming the ids) and records them as the turn's input under the turn lock (409 if
+   * another request got there first). The agent runs on from the returned journal.
    */
-  async resume(turn: ResumeTurn): Promise<AgentRun> {
+  async reopen(turn: ResumeTurn): Promise<TurnJournal> {
     const ids = turn.results.map((r) => r.toolCallId);
     const conversationId =
       turn.conversationId ?? (await this.findWaiting(turn.model.profileName, ids));
@@ -123,20 +114,12 @@ export class ClientToolBridge {
       );
     }
     const events = this.resultEvents(history, pending, turn.results);
-    const journal = await this.conversations.beginTurn({
+    return this.conversations.beginTurn({
       conversationId: conversation.id,
       profileName: turn.model.profileName,
       model: turn.model.model,
       input: events,
       expectedLastSeq: conversation.lastSeq,
-    });
-    return this.runner.start({
-      journal,
-      model: turn.model,
-      overrides: turn.overrides,
-      streamed: turn.streamed,
-      tools: turn.tools,
-      answerFormat: turn.answerFormat,
     });
   }
 

@@ -13,13 +13,14 @@ import {
 } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { PinoLogger } from 'nestjs-pino';
+import type { StartedTurn } from '../agent/turns.types';
 import { ApiSessionAuth } from '../common/auth/api-key-auth.decorator';
 import { ApiObservabilityHeaders } from '../common/tracing/api-observability-headers.decorator';
 import { AppError } from '../common/errors/app-error';
 import { chatConfig } from '../config/chat.config';
 import { MetricsService } from '../metrics/metrics.service';
 import { STEP_RENDERINGS, type StepRendering } from '../config/env.schema';
-import { ChatCompletionsService, type StartedTurn } from './chat-completions.service';
+import { ChatCompletionsService } from './chat-completions.service';
 import { TOOLS_HEADER } from './chat-request';
 import { resultOf } from './completion-renderer';
 import {

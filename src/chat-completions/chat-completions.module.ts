@@ -4,7 +4,6 @@ import { ConversationsModule } from '../conversations/conversations.module';
 import { MetricsModule } from '../metrics/metrics.module';
 import { ModelsModule } from '../models/models.module';
 import { ChatCompletionsController } from './chat-completions.controller';
-import { BackgroundTaskRunner } from './background-task-runner';
 import { ChatCompletionsService } from './chat-completions.service';
 import { ConversationResolver } from './conversation-resolver';
 import { IdempotencyService } from './idempotency';
@@ -12,11 +11,6 @@ import { IdempotencyService } from './idempotency';
 @Module({
   imports: [AgentModule, ConversationsModule, ModelsModule, MetricsModule],
   controllers: [ChatCompletionsController],
-  providers: [
-    ChatCompletionsService,
-    ConversationResolver,
-    BackgroundTaskRunner,
-    IdempotencyService,
-  ],
+  providers: [ChatCompletionsService, ConversationResolver, IdempotencyService],
 })
 export class ChatCompletionsModule {}

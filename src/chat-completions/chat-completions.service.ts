@@ -1,18 +1,11 @@
-import { Inject, Injectable } from '@nestjs/common';
-import type { ConfigType } from '@nestjs/config';
-import type { AgentEvent, TurnOutcome } from '../agent/agent-events';
+import { Injectable } from '@nestjs/common';
 import type { AgentRun } from '../agent/agent-run';
-import { AgentRunner } from '../agent/agent-runner';
-import { ClientToolBridge } from '../agent/client-tool-bridge';
 import type { TurnTools } from '../agent/client-tools';
-import { AppError } from '../common/errors/app-error';
-import { agentConfig } from '../config/agent.config';
-import { ActiveTurns, type CancelReason } from '../conversations/active-turns';
-import { ConversationsService } from '../conversations/conversations.service';
+import { TurnsService } from '../agent/turns.service';
+import type { StartedTurn, TurnRequest } from '../agent/turns.types';
 import type { LlmRequest, ResolvedModel } from '../models/llm-types';
 import { ModelsService } from '../models/models.service';
 import { clampOutputTokens } from '../models/output-limits';
-import { BackgroundTaskRunner } from './background-task-runner';
 import { isBackgroundTask } from './background-task';
 import {
   answerFormatOf,
@@ -21,7 +14,6 @@ import {
   TOOLS_HEADER,
   toTurnRequest,
   turnToolsOf,
-  type TurnRequest,
 } from './chat-request';
 import {
   ConversationResolver,
@@ -31,26 +23,13 @@ import {
 } from './conversation-resolver';
 import type { CreateChatCompletionDto } from './dto/create-chat-completion.dto';
 
-/** A started turn (or a chat UI's background request, which has no conversation). */
-export interface StartedTurn {
-  conversationId: string | null;
-  events: AsyncIterable<AgentEvent>;
-  outcome: Promise<TurnOutcome>;
-  cancel(reason: CancelReason): void;
-}
-
-/** Picks the conversation, takes its turn lock and starts the agent. Rendering is the caller's. */
+/** Maps the request onto a turn and picks its conversation; the turn owner runs it. Rendering is the caller's. */
 @Injectable()
 export class ChatCompletionsService {
   constructor(
     private readonly models: ModelsService,
-    private readonly conversations: ConversationsService,
     private readonly resolver: ConversationResolver,
-    private readonly agent: AgentRunner,
-    private readonly bridge: ClientToolBridge,
-    private readonly background: BackgroundTaskRunner,
-    private readonly active: ActiveTurns,
-    @Inject(agentConfig.KEY) private readonly limits: ConfigType<typeof agentConfig>,
+    private readonly turns: TurnsService,
   ) {}
 
   async start(
@@ -66,13 +45,12 @@ export class ChatCompletionsService {
       header(headers, TOOLS_HEADER.toLowerCase()),
       model.config.tool_mode,
     );
-    this.bridge.check(tools);
-    const release = this.active.tryReserve(this.limits.maxConcurrentTurns);
-    if (!release) throw tooManyTurns(this.limits.maxConcurrentTurns);
+    this.turns.checkTools(tools);
+    const release = this.turns.reserve('chat');
     try {
       const turn = results
         ? started(
-            await this.bridge.resume({
+            await this.turns.resume({
               conversationId: explicitConversationId(headers),
               model,
               results,
@@ -98,15 +76,8 @@ export class ChatCompletionsService {
     model: ResolvedModel,
     tools: TurnTools,
   ): Promise<StartedTurn> {
-    if (isBackgroundTask(body.messages)) {
-      const direct = this.background.start(request, model, overridesOf(body, model));
-      return {
-        conversationId: null,
-        events: direct.events,
-        outcome: direct.outcome,
-        cancel: () => direct.cancel(),
-      };
-    }
+    if (isBackgroundTask(body.messages))
+      return this.turns.runAuxiliary(request, model, overridesOf(body, model));
     const selection = await this.resolver.resolve({
       headers,
       metadata: body.metadata,
@@ -114,33 +85,15 @@ export class ChatCompletionsService {
       request,
       toolNames: tools.client.map((t) => t.name),
     });
-    const journal = await this.conversations.beginTurn({
+    const run = await this.turns.begin({
       conversationId: selection.conversationId,
-      profileName: model.profileName,
-      model: model.model,
+      request,
       create: selection.create && {
         title: titleOf(request.input.text),
-        systemPromptSuffix: request.systemText,
         seed: selection.create.seed,
         ifMissing: selection.create.ifMissing,
       },
-      input: {
-        kind: 'user_message',
-        source: 'user',
-        payload: {
-          text: request.input.text,
-          ...(request.input.images.length ? { images: request.input.images } : {}),
-        },
-      },
-    });
-    if (selection.alias)
-      await this.conversations.saveAlias(
-        model.profileName,
-        selection.alias,
-        journal.conversation.id,
-      );
-    const run = this.agent.start({
-      journal,
+      alias: selection.alias,
       model,
       overrides: overridesOf(body, model),
       streamed: body.stream === true,
@@ -176,11 +129,3 @@ function overridesOf(body: CreateChatCompletionDto, model: ResolvedModel): LlmRe
     reasoningEffort: body.reasoning_effort ?? undefined,
   };
 }
-
-const tooManyTurns = (limit: number) =>
-  new AppError(
-    'rate_limited',
-    'chat.too_many_turns',
-    `This server is running its maximum of ${limit} concurrent turns (OH_MAX_CONCURRENT_TURNS); retry shortly.`,
-    { headers: { 'Retry-After': '1' } },
-  );

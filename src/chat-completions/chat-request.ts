@@ -6,6 +6,7 @@ import {
   type TurnTools,
 } from '../agent/client-tools';
 import type { AnswerFormat } from '../agent/structured-output';
+import type { ChatText, TurnRequest } from '../agent/turns.types';
 import { AppError, invalidRequest } from '../common/errors/app-error';
 import type {
   ChatMessageDto,
@@ -15,23 +16,6 @@ import type {
 
 /** Which tools the model gets: `server`, `client` or `both` (default: the profile's `tool_mode`, else both). */
 export const TOOLS_HEADER = 'X-OpenHands-Tools';
-
-/** A message as the agent takes it: text plus image URLs. */
-export interface ChatText {
-  role: 'user' | 'assistant';
-  text: string;
-  images: string[];
-}
-
-/** A chat completion request mapped onto an agent turn (API.md section 5, "Mapping into the agent"). */
-export interface TurnRequest {
-  /** `system` and `developer` texts, joined; they extend the system prompt of a new conversation. */
-  systemText: string | null;
-  /** The last `user` message: the turn's input. */
-  input: ChatText;
-  /** Earlier user/assistant turns, before the input: prior context of a new conversation. */
-  prior: ChatText[];
-}
 
 export function toTurnRequest(messages: ChatMessageDto[]): TurnRequest {
   const last = messages.map((m) => m.role).lastIndexOf('user');

@@ -9,7 +9,7 @@ import {
   transcriptOf,
   type TranscriptEntry,
 } from '../conversations/transcript';
-import type { TurnRequest } from './chat-request';
+import type { TurnRequest } from '../agent/turns.types';
 
 export const CONVERSATION_HEADER = 'X-OpenHands-ServerConversation-ID';
 /** Chat ids clients can send (Open WebUI's user-info headers, custom headers of LibreChat and others). */

@@ -1,7 +1,5 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { ActiveTurns } from './active-turns';
-import { CancelSignals } from './cancel-signals';
 import { ConversationsController } from './conversations.controller';
 import { ConversationsRepository } from './conversations.repository';
 import { ConversationsService } from './conversations.service';
@@ -24,14 +22,7 @@ import { TurnLeases } from './turn-leases';
     ]),
   ],
   controllers: [ConversationsController],
-  providers: [
-    CancelSignals,
-    ConversationsService,
-    ConversationsRepository,
-    ActiveTurns,
-    HistoryCache,
-    TurnLeases,
-  ],
-  exports: [ConversationsService, ActiveTurns, TurnLeases, CancelSignals],
+  providers: [ConversationsService, ConversationsRepository, HistoryCache, TurnLeases],
+  exports: [ConversationsService],
 })
 export class ConversationsModule {}

@@ -10,11 +10,9 @@ import type { ConfigType } from '@nestjs/config';
 import { agentConfig } from '../config/agent.config';
 import { databaseConfig } from '../config/database.config';
 import { databaseUnavailable } from '../database/database-errors';
-import { ActiveTurns } from './active-turns';
-import { CancelSignals } from './cancel-signals';
 import type { NewEvent, StoredEvent } from './events.types';
 import type { UsageRow } from './usage.types';
-import { conversationBusy, conversationNotFound, shuttingDown } from './conversations.errors';
+import { conversationBusy, conversationNotFound } from './conversations.errors';
 import { ConversationsRepository, type SearchConversations } from './conversations.repository';
 import type { Conversation } from './entities/conversation.entity';
 import { HistoryCache } from './history-cache';
@@ -44,10 +42,6 @@ export interface BeginTurn {
   expectedLastSeq?: number;
 }
 
-/** How long a cancel relayed to another process is awaited before the API answers. */
-const CANCEL_WAIT_MS = 5_000;
-/** How often the relayed cancel is sent again while awaited (a listener may have been reconnecting). */
-const CANCEL_REPEAT_MS = 1_000;
 /** Retries of a turn's end that could not be recorded: from 250 ms, doubling, at most every 2 s. */
 const FIRST_RETRY_MS = 250;
 const MAX_RETRY_MS = 2_000;
@@ -55,19 +49,21 @@ const MAX_RETRY_MS = 2_000;
 /** Ends what the agent holds for the conversation and removes its workspace (from a sandbox). */
 export type DeleteListener = (conversationId: string, workspaceDir: string) => Promise<void> | void;
 
+/** Cancels a conversation's running turn and resolves once it ended; false when none ran. */
+export type TurnCanceller = (conversationId: string) => Promise<boolean>;
+
 @Injectable()
 export class ConversationsService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(ConversationsService.name);
   private readonly deleteListeners: DeleteListener[] = [];
+  private canceller: TurnCanceller = async () => false;
   private sweeper: NodeJS.Timeout | undefined;
   private sweeping = false;
 
   constructor(
     private readonly conversations: ConversationsRepository,
     private readonly leases: TurnLeases,
-    private readonly active: ActiveTurns,
     private readonly cache: HistoryCache,
-    private readonly signals: CancelSignals,
     @Inject(agentConfig.KEY) private readonly agent: ConfigType<typeof agentConfig>,
     @Inject(databaseConfig.KEY) private readonly database: ConfigType<typeof databaseConfig>,
   ) {}
@@ -95,7 +91,6 @@ export class ConversationsService implements OnApplicationBootstrap, OnModuleDes
    * A live lease is never overridden: a replica starting, or the database restarting, frees nothing.
    */
   async onApplicationBootstrap(): Promise<void> {
-    this.leases.onLost(() => void this.active.cancelAll('lease_lost'));
     this.leases.onRestored(() => {
       this.scheduleRetry(0);
       void this.sweep();
@@ -218,7 +213,6 @@ export class ConversationsService implements OnApplicationBootstrap, OnModuleDes
    * input, atomically. 409 when a turn is already running; 404 when it must exist and does not.
    */
   async beginTurn(turn: BeginTurn): Promise<TurnJournal> {
-    if (this.active.closing) throw shuttingDown();
     // Until our lease is renewed, another process could take a new turn of ours over at once.
     if (!this.leases.holds) throw databaseUnavailable();
     const owner = this.leases.owner;
@@ -335,31 +329,31 @@ export class ConversationsService implements OnApplicationBootstrap, OnModuleDes
   }
 
   /**
-   * Cancels the conversation's running turn, in this process or (on PostgreSQL) in the one that
-   * runs it, and waits until the turn has recorded its end. False when no turn was running.
+   * Cancels the conversation's running turn (through the agent's turn owner, wherever the turn
+   * runs) and waits until it has recorded its end. False when no turn was running.
    */
-  async cancel(id: string): Promise<boolean> {
-    if (await this.active.cancel(id, 'cancelled')) return true;
-    const conversation = await this.conversations.findById(id);
-    if (conversation?.executionStatus !== 'running' || !this.signals.relays) return false;
-    await this.signals.broadcast(id);
-    const until = Date.now() + CANCEL_WAIT_MS;
-    let repeatAt = Date.now() + CANCEL_REPEAT_MS;
-    while (Date.now() < until) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      if ((await this.conversations.findById(id))?.executionStatus !== 'running') return true;
-      if (Date.now() >= repeatAt) {
-        repeatAt += CANCEL_REPEAT_MS;
-        await this.signals.broadcast(id);
-      }
-    }
-    return false;
+  cancel(id: string): Promise<boolean> {
+    return this.canceller(id);
   }
 
-  /** Cancels a running turn, disposes what the agent keeps for it, removes rows and workspace. */
+  /** The agent's turn owner registers how a running turn is cancelled. */
+  onCancel(canceller: TurnCanceller): void {
+    this.canceller = canceller;
+  }
+
+  /** Called when this process's lease lapsed before it could renew it: its turns must stop. */
+  onLeaseLost(listener: () => void): void {
+    this.leases.onLost(listener);
+  }
+
+  /** Whether this process's lease connection is up and its lease current (readiness). */
+  get leaseCurrent(): boolean {
+    return this.leases.current;
+  }
+
+  /** Stops a running turn and disposes what the agent keeps for it (listeners), removes rows and workspace. */
   async delete(id: string): Promise<void> {
     const conversation = await this.get(id);
-    await this.active.cancel(id, 'deleted');
     for (const listener of this.deleteListeners) await listener(id, conversation.workspaceDir);
     await this.conversations.delete(id);
     this.cache.forget(id);

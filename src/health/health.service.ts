@@ -5,8 +5,8 @@ import type { ConfigType } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { databaseConfig } from '../config/database.config';
-import { CancelSignals } from '../conversations/cancel-signals';
-import { TurnLeases } from '../conversations/turn-leases';
+import { TurnsService } from '../agent/turns.service';
+import { ConversationsService } from '../conversations/conversations.service';
 import type { ReadinessDto, ServerInfoDto } from './dto/health.dto';
 
 const { name, version } = JSON.parse(
@@ -23,8 +23,8 @@ export class HealthService {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(databaseConfig.KEY) private readonly database: ConfigType<typeof databaseConfig>,
-    private readonly leases: TurnLeases,
-    private readonly signals: CancelSignals,
+    private readonly conversations: ConversationsService,
+    private readonly turns: TurnsService,
   ) {}
 
   /**
@@ -40,7 +40,7 @@ export class HealthService {
     } catch {
       // reported below
     }
-    const connections = this.leases.current && this.signals.connected;
+    const connections = this.conversations.leaseCurrent && this.turns.cancelsConnected;
     const ok = database && this.migrated && connections;
     return {
       status: ok ? 'ready' : 'unavailable',

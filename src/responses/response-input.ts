@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { type ToolMode, type TurnTools } from '../agent/client-tools';
 import type { AnswerFormat } from '../agent/structured-output';
 import { AppError, invalidRequest } from '../common/errors/app-error';
-import { toolModeOf, toTurnRequest, type TurnRequest } from '../chat-completions/chat-request';
+import type { TurnRequest } from '../agent/turns.types';
+import { toolModeOf, toTurnRequest } from '../chat-completions/chat-request';
 import type {
   ChatMessageDto,
   ContentPart,

@@ -1,15 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { Inject, Injectable, Logger } from '@nestjs/common';
-import type { ConfigType } from '@nestjs/config';
+import { Injectable, Logger } from '@nestjs/common';
+import type { CancelReason } from '../agent/active-turns';
 import type { AgentRun } from '../agent/agent-run';
-import { AgentRunner, type StartTurn } from '../agent/agent-runner';
-import { ClientToolBridge } from '../agent/client-tool-bridge';
-import { titleOf, TOOLS_HEADER, type TurnRequest } from '../chat-completions/chat-request';
+import { TurnsService } from '../agent/turns.service';
+import type { TurnRequest, TurnSettings } from '../agent/turns.types';
+import { titleOf, TOOLS_HEADER } from '../chat-completions/chat-request';
 import { failureOf } from '../chat-completions/completion-renderer';
 import { seedOf } from '../chat-completions/conversation-resolver';
 import { AppError } from '../common/errors/app-error';
-import { agentConfig } from '../config/agent.config';
-import { ActiveTurns, type CancelReason } from '../conversations/active-turns';
 import { ConversationsService } from '../conversations/conversations.service';
 import type { LlmRequest, ResolvedModel } from '../models/llm-types';
 import { ModelsService } from '../models/models.service';
@@ -74,11 +72,8 @@ export class ResponsesService {
   constructor(
     private readonly models: ModelsService,
     private readonly conversations: ConversationsService,
-    private readonly agent: AgentRunner,
-    private readonly bridge: ClientToolBridge,
-    private readonly active: ActiveTurns,
+    private readonly turns: TurnsService,
     private readonly repo: ResponsesRepository,
-    @Inject(agentConfig.KEY) private readonly limits: ConfigType<typeof agentConfig>,
   ) {}
 
   async create(
@@ -104,23 +99,16 @@ export class ResponsesService {
     const input = toResponseInput(body);
     const model = await this.models.resolve(body.model);
     const tools = turnToolsOf(body, headerOf(headers, TOOLS_HEADER), model.config.tool_mode);
-    this.bridge.check(tools);
+    this.turns.checkTools(tools);
     const resuming = input.functionOutputs.length > 0;
     const target = await this.targetOf(body, resuming);
     const overrides = overridesOf(body, model);
     const answerFormat = answerFormatOf(body);
 
-    const release = this.active.tryReserve(this.limits.maxConcurrentTurns);
-    if (!release)
-      throw new AppError(
-        'rate_limited',
-        'responses.too_many_turns',
-        `This server is running its maximum of ${this.limits.maxConcurrentTurns} concurrent turns (OH_MAX_CONCURRENT_TURNS); retry shortly.`,
-        { headers: { 'Retry-After': '1' } },
-      );
+    const release = this.turns.reserve('responses');
     try {
       const run = resuming
-        ? await this.bridge.resume({
+        ? await this.turns.resume({
             conversationId: target?.conversationId,
             model,
             results: input.functionOutputs.map((r) => ({
@@ -204,29 +192,21 @@ export class ResponsesService {
     body: CreateResponseDto,
     request: TurnRequest,
     model: ResolvedModel,
-    settings: Pick<StartTurn, 'tools' | 'overrides' | 'answerFormat'>,
+    settings: Pick<TurnSettings, 'tools' | 'overrides' | 'answerFormat'>,
     target: Target,
   ): Promise<AgentRun> {
-    const journal = await this.conversations.beginTurn({
+    return this.turns.begin({
       conversationId: target.conversationId,
-      profileName: model.profileName,
-      model: model.model,
+      request,
       create: target.create && {
         title: titleOf(request.input.text),
-        systemPromptSuffix: request.systemText,
         seed: seedOf(request),
         ifMissing: target.create.ifMissing,
       },
-      input: {
-        kind: 'user_message',
-        source: 'user',
-        payload: {
-          text: request.input.text,
-          ...(request.input.images.length ? { images: request.input.images } : {}),
-        },
-      },
+      model,
+      streamed: body.stream === true,
+      ...settings,
     });
-    return this.agent.start({ journal, model, streamed: body.stream === true, ...settings });
   }
 
   /**
@@ -305,7 +285,7 @@ export class ResponsesService {
   async cancel(id: string): Promise<ResponseDto> {
     const row = await this.find(id);
     if (TERMINAL_STATUSES.has(row.status)) return row.body;
-    await this.conversations.cancel(row.conversationId);
+    await this.turns.cancel(row.conversationId);
     const local = this.local.get(id);
     if (local)
       return local.done.then(

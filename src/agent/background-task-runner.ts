@@ -1,12 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import type { ModelMessage } from 'ai';
-import type { AgentEvent, TurnOutcome } from '../agent/agent-events';
-import { EventChannel } from '../agent/event-channel';
-import { addUsage, emptyUsage } from '../agent/llm-accounting';
 import { AppError } from '../common/errors/app-error';
 import { LlmClient } from '../models/llm-client';
 import type { LlmRequest, ResolvedModel } from '../models/llm-types';
-import type { TurnRequest } from './chat-request';
+import type { AgentEvent, TurnOutcome } from './agent-events';
+import { EventChannel } from './event-channel';
+import { addUsage, emptyUsage } from './llm-accounting';
+import type { TurnRequest } from './turns.types';
 
 export interface DirectRun {
   events: AsyncIterable<AgentEvent>;
