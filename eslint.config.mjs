@@ -39,6 +39,29 @@ export default tseslint.config(
       '@typescript-eslint/unbound-method': 'off',
     },
   },
+  // Module boundaries (docs/architecture.md): a feature module reaches another only through its
+  // top-level `*.service`, `*.module` or `*.types` files; everything else in a module is private.
+  // common/, config/ and database/ are the base every module sits on; the sandbox program is
+  // reached only through its wire protocol and path rules. Built per depth: a relative path
+  // leaves the module after as many `../` as the importing file is deep. Tests may look inside.
+  ...[1, 2, 3].map((depth) => ({
+    files: [`src/*/${'*/'.repeat(depth - 1)}*.ts`],
+    ignores: ['src/**/*.spec.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: `^(\\.\\./){${depth}}(?!(common|config|database)/)(?!sandbox/(protocol|workspace-paths)$)[^/]+/(?![^/]+\\.(service|module|types)$).+$`,
+              message:
+                "Another module's private file: import its *.service, *.module or *.types file (docs/architecture.md).",
+            },
+          ],
+        },
+      ],
+    },
+  })),
   {
     files: ['**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,

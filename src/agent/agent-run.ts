@@ -1,5 +1,5 @@
 import type { CancelReason } from './active-turns';
-import type { AgentEvent, TurnOutcome } from './agent-events';
+import type { AgentEvent, TurnOutcome } from './turns.types';
 import type { EventChannel } from './event-channel';
 
 /** A turn in progress: iterate it for its events; `outcome` settles when it has been recorded. */

@@ -12,18 +12,17 @@ import type {
   TurnEndReason,
 } from '../conversations/events.types';
 import type { NewLlmCall, TurnUsage } from '../conversations/usage.types';
-import type { TurnJournal } from '../conversations/turn-journal';
+import type { TurnJournal } from '../conversations/conversations.service';
 import { databaseUnavailable, isDatabaseUnavailable } from '../database/database-errors';
-import { LlmClient } from '../models/llm-client';
-import { LlmCallError } from '../models/llm-errors';
+import { LlmClient, LlmCallError } from '../models/llm-client.service';
 import type {
   LlmStepResult,
   LlmToolCall,
   LlmResponseFormat,
   LlmToolChoice,
   ResolvedModel,
-} from '../models/llm-types';
-import type { AgentEvent } from './agent-events';
+} from '../models/llm.types';
+import type { AgentEvent, TurnSettings } from './turns.types';
 import {
   argumentsText,
   clientCallId,
@@ -40,7 +39,6 @@ import { detectStuck } from './stuck-detector';
 import type { ToolContext } from './tools/tool';
 import { checkAnswer, formatInstructions, llmFormatOf, repairNote } from './structured-output';
 import { ToolRegistry, type PrepareResult } from './tools/tool-registry';
-import type { TurnSettings } from './turns.types';
 
 /** A turn whose lock is held (`journal`), as the loop runs it. */
 export interface StartTurn extends TurnSettings {

@@ -34,6 +34,6 @@ import { WORKSPACE_RUNTIME } from './workspace/workspace-runtime';
       useFactory: (agent: ConfigType<typeof agentConfig>) => createWorkspaceRuntime(agent),
     },
   ],
-  exports: [TurnsService, ToolRegistry],
+  exports: [TurnsService],
 })
 export class AgentModule {}

@@ -1,12 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import type { ModelMessage } from 'ai';
 import { AppError } from '../common/errors/app-error';
-import { LlmClient } from '../models/llm-client';
-import type { LlmRequest, ResolvedModel } from '../models/llm-types';
-import type { AgentEvent, TurnOutcome } from './agent-events';
+import { LlmClient } from '../models/llm-client.service';
+import type { LlmRequest, ResolvedModel } from '../models/llm.types';
+import type { AgentEvent, TurnOutcome, TurnRequest } from './turns.types';
 import { EventChannel } from './event-channel';
 import { addUsage, emptyUsage } from './llm-accounting';
-import type { TurnRequest } from './turns.types';
 
 export interface DirectRun {
   events: AsyncIterable<AgentEvent>;

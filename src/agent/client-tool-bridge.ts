@@ -1,8 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { AppError } from '../common/errors/app-error';
 import type { NewEvent, StoredEvent } from '../conversations/events.types';
-import { ConversationsService } from '../conversations/conversations.service';
-import type { TurnJournal } from '../conversations/turn-journal';
+import { ConversationsService, type TurnJournal } from '../conversations/conversations.service';
 import {
   toolCallAlias,
   type ClientToolResult,

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { NewEvent, StoredEvent } from '../conversations/events.types';
-import type { LlmClient } from '../models/llm-client';
-import type { LlmRequest, LlmStepResult, ResolvedModel } from '../models/llm-types';
+import type { LlmClient } from '../models/llm-client.service';
+import type { LlmRequest, LlmStepResult, ResolvedModel } from '../models/llm.types';
 import { Condenser, promptEstimate, summaryTokens } from './condenser';
 import { toModelMessages } from './llm-history';
 

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import type { NewEvent, StoredEvent } from '../conversations/events.types';
 import type { NewLlmCall } from '../conversations/usage.types';
-import { LlmClient } from '../models/llm-client';
-import type { LlmStepResult, ResolvedModel } from '../models/llm-types';
+import { LlmClient } from '../models/llm-client.service';
+import type { LlmStepResult, ResolvedModel } from '../models/llm.types';
 import { llmCallOf } from './llm-accounting';
 import { latestCondensation } from './llm-history';
 

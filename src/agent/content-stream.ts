@@ -1,4 +1,4 @@
-import type { AgentEvent } from './agent-events';
+import type { AgentEvent } from './turns.types';
 import type { EventChannel } from './event-channel';
 
 /** The assistant text a streaming client sees, with a blank line between steps. */

@@ -1,5 +1,5 @@
 import type { NewLlmCall, TurnUsage } from '../conversations/usage.types';
-import type { LlmStepResult, ResolvedModel } from '../models/llm-types';
+import type { LlmStepResult, ResolvedModel } from '../models/llm.types';
 
 export const emptyUsage = (): TurnUsage => ({
   prompt_tokens: 0,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { LlmResponseFormat } from '../models/llm-types';
+import type { LlmResponseFormat } from '../models/llm.types';
 
 /**
  * The form the client wants the final answer in (`response_format`, Responses `text.format`):

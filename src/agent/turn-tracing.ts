@@ -1,9 +1,8 @@
-import type { Span } from '@opentelemetry/api';
-import { SpanStatusCode } from '@opentelemetry/api';
+import { type Span, SpanStatusCode } from '@opentelemetry/api';
 import { currentObservability } from '../common/tracing/observability-headers';
 import { inSpan, messagesAttribute, observabilityAttributes } from '../common/tracing/spans';
-import { parseModelName } from '../profiles/llm-providers';
-import type { TurnOutcome } from './agent-events';
+import { parseModelName } from '../profiles/profiles.service';
+import type { TurnOutcome } from './turns.types';
 import type { StartTurn } from './agent-runner';
 
 /**

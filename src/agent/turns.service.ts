@@ -2,13 +2,12 @@ import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { AppError } from '../common/errors/app-error';
 import { agentConfig } from '../config/agent.config';
-import { ConversationsService } from '../conversations/conversations.service';
+import { ConversationsService, transcriptHashOf } from '../conversations/conversations.service';
 import type { ExecutionStatus, NewEvent, TurnEndReason } from '../conversations/events.types';
-import { transcriptHashOf } from '../conversations/transcript';
 import { MetricsService } from '../metrics/metrics.service';
-import type { LlmRequest, ResolvedModel } from '../models/llm-types';
+import type { LlmRequest, ResolvedModel } from '../models/llm.types';
 import { ActiveTurns, type CancelReason } from './active-turns';
-import type { AgentEvent, TurnOutcome } from './agent-events';
+import type { AgentEvent, TurnOutcome, NewTurn, StartedTurn, TurnRequest } from './turns.types';
 import { AgentRun } from './agent-run';
 import { AgentRunner, type LoopResult, type StartTurn } from './agent-runner';
 import { BackgroundTaskRunner } from './background-task-runner';
@@ -16,8 +15,8 @@ import { CancelSignals } from './cancel-signals';
 import { ClientToolBridge, type ResumeTurn } from './client-tool-bridge';
 import { toolCallAlias, type TurnTools } from './client-tools';
 import { EventChannel } from './event-channel';
+import { ToolRegistry } from './tools/tool-registry';
 import { traceTurn } from './turn-tracing';
-import type { NewTurn, StartedTurn, TurnRequest } from './turns.types';
 
 /** How long a cancel relayed to another process is awaited before the API answers. */
 const CANCEL_WAIT_MS = 5_000;
@@ -53,6 +52,7 @@ export class TurnsService implements OnModuleInit {
     private readonly active: ActiveTurns,
     private readonly signals: CancelSignals,
     private readonly metrics: MetricsService,
+    private readonly registry: ToolRegistry,
     @Inject(agentConfig.KEY) private readonly config: ConfigType<typeof agentConfig>,
   ) {}
 
@@ -151,6 +151,20 @@ export class TurnsService implements OnModuleInit {
   /** Stops the turn running here (if any) for `reason` and waits until it has recorded its end. */
   stopHere(id: string, reason: CancelReason): Promise<boolean> {
     return this.active.cancel(id, reason);
+  }
+
+  /** The server's tools, in the order the LLM sees them, and how they are sandboxed (`/server_info`). */
+  get tools(): {
+    names: string[];
+    sandbox: ToolRegistry['sandbox'];
+    sandboxProgram: ToolRegistry['sandboxProgram'];
+  } {
+    const { registry } = this;
+    return {
+      names: registry.names(),
+      sandbox: registry.sandbox,
+      sandboxProgram: registry.sandboxProgram,
+    };
   }
 
   /** False on PostgreSQL while the cancel listener's connection is down (readiness). */

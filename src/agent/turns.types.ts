@@ -1,9 +1,29 @@
+import type { AppError } from '../common/errors/app-error';
+import type {
+  ExecutionStatus,
+  NewEvent,
+  StoredEvent,
+  TurnEndReason,
+} from '../conversations/events.types';
+import type { TurnUsage } from '../conversations/usage.types';
+import type { LlmRequest, ResolvedModel } from '../models/llm.types';
 import type { CancelReason } from './active-turns';
-import type { AgentEvent, TurnOutcome } from './agent-events';
-import type { TurnTools } from './client-tools';
+import type { PendingToolCall, TurnTools } from './client-tools';
 import type { AnswerFormat } from './structured-output';
-import type { LlmRequest, ResolvedModel } from '../models/llm-types';
-import type { NewEvent } from '../conversations/events.types';
+
+// The agent's public types (what chat completions and the Responses API see of a turn).
+export type { CancelReason } from './active-turns';
+export type { AgentRun } from './agent-run';
+export {
+  TOOL_MODES,
+  type ClientTool,
+  type ClientToolResult,
+  type PendingToolCall,
+  type ToolChoice,
+  type ToolMode,
+  type TurnTools,
+} from './client-tools';
+export type { AnswerFormat } from './structured-output';
 
 /** A message as the agent takes it: text plus image URLs. */
 export interface ChatText {
@@ -53,3 +73,29 @@ export interface StartedTurn {
   outcome: Promise<TurnOutcome>;
   cancel(reason: CancelReason): void;
 }
+
+/** How a turn ended. */
+export interface TurnOutcome {
+  conversationId: string;
+  reason: TurnEndReason;
+  status: ExecutionStatus;
+  /** The final answer: the `finish` message or the last assistant text. */
+  answer: string;
+  usage: TurnUsage;
+  /** Set when the turn failed (`error`, `timeout`); `cancelled` has none. */
+  error?: AppError;
+  /** `tool_calls`: the client tool calls the turn paused on. */
+  toolCalls?: PendingToolCall[];
+}
+
+/** What a running turn yields, in order; the chat-completions renderers consume it. */
+export type AgentEvent =
+  /** Assistant text as the LLM produces it, separators between steps included. */
+  | { type: 'content-delta'; text: string }
+  /** The model's own reasoning, as it produces it. */
+  | { type: 'reasoning-delta'; text: string }
+  /** An LLM attempt failed and will be retried after `delayMs`. */
+  | { type: 'retry'; attempt: number; delayMs: number; reason: string }
+  /** A persisted step event (LLM response, tool call, tool result, nudge, condensation). */
+  | { type: 'event'; event: StoredEvent; display?: string }
+  | { type: 'end'; outcome: TurnOutcome };

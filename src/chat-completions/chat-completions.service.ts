@@ -1,11 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import type { AgentRun } from '../agent/agent-run';
-import type { TurnTools } from '../agent/client-tools';
+import type { AgentRun, TurnTools, StartedTurn, TurnRequest } from '../agent/turns.types';
 import { TurnsService } from '../agent/turns.service';
-import type { StartedTurn, TurnRequest } from '../agent/turns.types';
-import type { LlmRequest, ResolvedModel } from '../models/llm-types';
-import { ModelsService } from '../models/models.service';
-import { clampOutputTokens } from '../models/output-limits';
+import type { LlmRequest, ResolvedModel } from '../models/llm.types';
+import { clampOutputTokens, ModelsService } from '../models/models.service';
 import { isBackgroundTask } from './background-task';
 import {
   answerFormatOf,
@@ -22,6 +19,13 @@ import {
   type ResolveInput,
 } from './conversation-resolver';
 import type { CreateChatCompletionDto } from './dto/create-chat-completion.dto';
+
+// What the Responses API shares with chat completions: its requests map onto chat messages and
+// the same turn request, and its rendering reuses the step lines and the failure of an outcome.
+export { TOOLS_HEADER, titleOf, toolModeOf, toTurnRequest } from './chat-request';
+export { failureOf } from './completion-renderer';
+export { CONVERSATION_HEADER, seedOf } from './conversation-resolver';
+export { stepLine } from './step-lines';
 
 /** Maps the request onto a turn and picks its conversation; the turn owner runs it. Rendering is the caller's. */
 @Injectable()

@@ -4,9 +4,10 @@ import {
   type ToolChoice,
   type ToolMode,
   type TurnTools,
-} from '../agent/client-tools';
-import type { AnswerFormat } from '../agent/structured-output';
-import type { ChatText, TurnRequest } from '../agent/turns.types';
+  type AnswerFormat,
+  type ChatText,
+  type TurnRequest,
+} from '../agent/turns.types';
 import { AppError, invalidRequest } from '../common/errors/app-error';
 import type {
   ChatMessageDto,

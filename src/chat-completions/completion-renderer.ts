@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { TurnOutcome } from '../agent/agent-events';
+import type { TurnOutcome } from '../agent/turns.types';
 import { AppError } from '../common/errors/app-error';
 import { openAiErrorBody } from '../common/errors/error-body';
-import { LlmCallError } from '../models/llm-errors';
+import { LlmCallError } from '../models/llm-client.service';
 import type { StoredResult } from './idempotency';
 import type { TurnUsage } from '../conversations/usage.types';
 import type { ChatCompletionDto, CompletionUsageDto, ToolCallDto } from './dto/chat-completion.dto';

@@ -2,13 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { AppError } from '../common/errors/app-error';
 import type { NewEvent } from '../conversations/events.types';
-import { ConversationsService } from '../conversations/conversations.service';
 import {
+  ConversationsService,
   normalizeText,
   transcriptHash,
   transcriptOf,
   type TranscriptEntry,
-} from '../conversations/transcript';
+} from '../conversations/conversations.service';
 import type { TurnRequest } from '../agent/turns.types';
 
 export const CONVERSATION_HEADER = 'X-OpenHands-ServerConversation-ID';

@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import type { Response } from 'express';
-import type { AgentEvent } from '../agent/agent-events';
+import type { AgentEvent } from '../agent/turns.types';
 import { openAiErrorBody } from '../common/errors/error-body';
 import type { StepRendering } from '../config/env.schema';
 import {

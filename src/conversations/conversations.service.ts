@@ -19,6 +19,17 @@ import { HistoryCache } from './history-cache';
 import { type JournalHost, TurnJournal, stamp } from './turn-journal';
 import { TurnLeases } from './turn-leases';
 
+// What the agent and chat completions use of a conversation's log: the lock holder's journal, and
+// the transcript a client's messages are matched against.
+export type { TurnJournal } from './turn-journal';
+export {
+  normalizeText,
+  transcriptHash,
+  transcriptHashOf,
+  transcriptOf,
+  type TranscriptEntry,
+} from './transcript';
+
 export interface BeginTurn {
   conversationId: string;
   profileName: string;
@@ -141,11 +152,7 @@ export class ConversationsService implements OnApplicationBootstrap, OnModuleDes
     }
   }
 
-  private async markInterrupted(
-    id: string,
-    owner: string | null,
-    epoch: number,
-  ): Promise<boolean> {
+  private async markInterrupted(id: string, owner: string | null, epoch: number): Promise<boolean> {
     const event = stamp(
       {
         kind: 'interrupted',
@@ -183,7 +190,8 @@ export class ConversationsService implements OnApplicationBootstrap, OnModuleDes
       }
     }
     this.retryMs = 0;
-    if (recorded > 0) this.logger.log(`Recorded ${recorded} turn end(s) as failed once the database was back`);
+    if (recorded > 0)
+      this.logger.log(`Recorded ${recorded} turn end(s) as failed once the database was back`);
   }
 
   find(id: string): Promise<Conversation | null> {

@@ -1,9 +1,9 @@
 import { Controller, Get, HttpStatus, Res } from '@nestjs/common';
 import { ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
+import { TurnsService } from '../agent/turns.service';
 import { Public } from '../common/auth/public.decorator';
 import { ReadinessDto, ServerInfoDto, StatusDto } from './dto/health.dto';
-import { ToolRegistry } from '../agent/tools/tool-registry';
 import { HealthService } from './health.service';
 
 @ApiTags('health')
@@ -12,7 +12,7 @@ import { HealthService } from './health.service';
 export class HealthController {
   constructor(
     private readonly health: HealthService,
-    private readonly tools: ToolRegistry,
+    private readonly turns: TurnsService,
   ) {}
 
   /** Liveness: the process answers. */
@@ -39,6 +39,7 @@ export class HealthController {
   /** Name, version, uptime, the agent's tools and how they are sandboxed. */
   @Get('server_info')
   serverInfo(): ServerInfoDto {
-    return this.health.info(this.tools.names(), this.tools.sandbox, this.tools.sandboxProgram);
+    const { names, sandbox, sandboxProgram } = this.turns.tools;
+    return this.health.info(names, sandbox, sandboxProgram);
   }
 }

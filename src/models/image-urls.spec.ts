@@ -2,8 +2,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { FakeLlmServer, fakeReply } from '../../test/support/fake-llm-server';
 import { createLanguageModel } from './language-model.factory';
-import { LlmClient } from './llm-client';
-import type { ResolvedModel } from './llm-types';
+import { LlmClient } from './llm-client.service';
+import type { ResolvedModel } from './llm.types';
 
 describe('image URLs in messages', () => {
   let llm: FakeLlmServer;

@@ -1,5 +1,5 @@
 import { generateText, type LanguageModel } from 'ai';
-import type { LlmConfig, ResolvedProfile } from '../profiles/llm-config';
+import type { LlmConfig, ResolvedProfile } from '../profiles/llm-config.types';
 import { LLM_PROVIDERS, parseModelName } from '../profiles/llm-providers';
 import {
   createLanguageModel,

@@ -10,8 +10,8 @@ import { createXai } from '@ai-sdk/xai';
 import { Injectable } from '@nestjs/common';
 import type { LanguageModel, streamText } from 'ai';
 import { AppError } from '../common/errors/app-error';
-import type { LlmConfig, ReasoningEffort, ResolvedProfile } from '../profiles/llm-config';
-import { type LlmProvider, parseModelName } from '../profiles/llm-providers';
+import type { LlmConfig, ReasoningEffort, ResolvedProfile } from '../profiles/llm-config.types';
+import { type LlmProvider, parseModelName } from '../profiles/profiles.service';
 
 export type ProviderOptions = NonNullable<Parameters<typeof streamText>[0]['providerOptions']>;
 

@@ -4,7 +4,7 @@ import { LanguageModelFactory } from './language-model.factory';
 import type { ConfigType } from '@nestjs/config';
 import { llmConfig } from '../config/chat.config';
 import { MetricsModule } from '../metrics/metrics.module';
-import { LLM_CLIENT_OPTIONS, LlmClient, type LlmClientOptions } from './llm-client';
+import { LLM_CLIENT_OPTIONS, LlmClient, type LlmClientOptions } from './llm-client.service';
 import { ModelsController } from './models.controller';
 import { ModelsService } from './models.service';
 

@@ -1,4 +1,4 @@
-import type { ResolvedProfile } from '../profiles/llm-config';
+import type { ResolvedProfile } from '../profiles/llm-config.types';
 import type { ProfilesService } from '../profiles/profiles.service';
 import { LanguageModelFactory } from './language-model.factory';
 import { ModelsService } from './models.service';

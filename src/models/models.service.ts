@@ -1,14 +1,16 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { llmConfig } from '../config/chat.config';
-import type { LlmProfile } from '../profiles/llm-profile.entity';
-import { ProfilesService } from '../profiles/profiles.service';
+import { type LlmProfile, ProfilesService } from '../profiles/profiles.service';
 import type { ModelDto } from './dto/model.dto';
 import { LanguageModelFactory } from './language-model.factory';
-import type { ResolvedModel } from './llm-types';
+import type { ResolvedModel } from './llm.types';
 import { modelIdOf, profileNameOf } from './model-id';
 import { modelNotFound } from './models.errors';
 import { contextWindowOf } from './pricing';
+
+/** A request's token limit against the model's own (chat completions and responses apply it). */
+export { clampOutputTokens } from './output-limits';
 
 export const DEFAULT_MAX_RETRIES = 3;
 /** Defaults of OH_LLM_FIRST_BYTE_TIMEOUT_S, OH_LLM_IDLE_TIMEOUT_S and OH_LLM_TIMEOUT_RETRIES. */

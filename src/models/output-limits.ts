@@ -1,4 +1,4 @@
-import type { LlmConfig } from '../profiles/llm-config';
+import type { LlmConfig } from '../profiles/llm-config.types';
 
 /**
  * The most output tokens well-known models accept per call, from their vendors' model pages. A

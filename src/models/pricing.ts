@@ -1,6 +1,6 @@
 import { calcPrice, type Usage } from '@pydantic/genai-prices';
-import type { LlmConfig } from '../profiles/llm-config';
-import { type LlmProvider, parseModelName } from '../profiles/llm-providers';
+import type { LlmConfig } from '../profiles/llm-config.types';
+import { type LlmProvider, parseModelName } from '../profiles/profiles.service';
 import type { TokenUsage } from '../conversations/usage.types';
 
 /**

@@ -1,5 +1,5 @@
 import { Column, CreateDateColumn, Entity, PrimaryColumn, UpdateDateColumn } from 'typeorm';
-import type { LlmConfig } from './llm-config';
+import type { LlmConfig } from './llm-config.types';
 
 @Entity('llm_profiles')
 export class LlmProfile {

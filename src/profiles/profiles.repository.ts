@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import type { Repository } from 'typeorm';
-import type { LlmConfig } from './llm-config';
+import type { LlmConfig } from './llm-config.types';
 import { LlmProfile } from './llm-profile.entity';
 
 /** Serialises profile creation so the limit holds under concurrent saves (both databases). */

@@ -2,13 +2,17 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { appConfig } from '../config/app.config';
 import type { LlmConfigDto } from './dto/llm-config.dto';
-import type { LlmConfig, ResolvedProfile } from './llm-config';
+import type { LlmConfig, ResolvedProfile } from './llm-config.types';
 import type { LlmProfile } from './llm-profile.entity';
 import { parseModelName } from './llm-providers';
 import { bareModelWarning } from './model-name-hints';
 import { profileLimitReached, profileNotFound, unsupportedProvider } from './profiles.errors';
 import { ProfilesRepository } from './profiles.repository';
 import { SecretCipher } from './secret-cipher';
+
+// What the models module and the agent use of profiles.
+export type { LlmProfile } from './llm-profile.entity';
+export { LLM_PROVIDERS, parseModelName, type LlmProvider } from './llm-providers';
 
 /** The settings kept from a save request: every known field but the key; unknown ones are dropped. */
 const STORED_FIELDS = [

@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { type ToolMode, type TurnTools } from '../agent/client-tools';
-import type { AnswerFormat } from '../agent/structured-output';
+import {
+  type ToolMode,
+  type TurnTools,
+  type AnswerFormat,
+  type TurnRequest,
+} from '../agent/turns.types';
 import { AppError, invalidRequest } from '../common/errors/app-error';
-import type { TurnRequest } from '../agent/turns.types';
-import { toolModeOf, toTurnRequest } from '../chat-completions/chat-request';
-import type {
-  ChatMessageDto,
-  ContentPart,
-} from '../chat-completions/dto/create-chat-completion.dto';
+import { toolModeOf, toTurnRequest } from '../chat-completions/chat-completions.service';
+import type { ChatMessageDto, ContentPart } from '../chat-completions/chat-completions.types';
 import type { CreateResponseDto } from './dto/create-response.dto';
 
 /** An input item as `GET /v1/responses/{id}/input_items` lists it. */

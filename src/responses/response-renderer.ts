@@ -1,7 +1,5 @@
-import type { AgentEvent, TurnOutcome } from '../agent/agent-events';
-import type { PendingToolCall } from '../agent/client-tools';
-import { failureOf } from '../chat-completions/completion-renderer';
-import { stepLine } from '../chat-completions/step-lines';
+import type { AgentEvent, TurnOutcome, PendingToolCall } from '../agent/turns.types';
+import { failureOf, stepLine } from '../chat-completions/chat-completions.service';
 import type { TurnUsage } from '../conversations/usage.types';
 import type { ResponseDto, ResponseStatus, ResponseUsageDto } from './dto/response.dto';
 import { itemId } from './response-input';

@@ -24,8 +24,7 @@ import {
 } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { PinoLogger } from 'nestjs-pino';
-import { TOOLS_HEADER } from '../chat-completions/chat-request';
-import { CONVERSATION_HEADER } from '../chat-completions/conversation-resolver';
+import { TOOLS_HEADER, CONVERSATION_HEADER } from '../chat-completions/chat-completions.service';
 import { ApiSessionAuth } from '../common/auth/api-key-auth.decorator';
 import { ApiObservabilityHeaders } from '../common/tracing/api-observability-headers.decorator';
 import { chatConfig } from '../config/chat.config';

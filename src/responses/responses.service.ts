@@ -1,17 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
-import type { CancelReason } from '../agent/active-turns';
-import type { AgentRun } from '../agent/agent-run';
+import type { CancelReason, AgentRun, TurnRequest, TurnSettings } from '../agent/turns.types';
 import { TurnsService } from '../agent/turns.service';
-import type { TurnRequest, TurnSettings } from '../agent/turns.types';
-import { titleOf, TOOLS_HEADER } from '../chat-completions/chat-request';
-import { failureOf } from '../chat-completions/completion-renderer';
-import { seedOf } from '../chat-completions/conversation-resolver';
+import {
+  titleOf,
+  TOOLS_HEADER,
+  failureOf,
+  seedOf,
+} from '../chat-completions/chat-completions.service';
 import { AppError } from '../common/errors/app-error';
 import { ConversationsService } from '../conversations/conversations.service';
-import type { LlmRequest, ResolvedModel } from '../models/llm-types';
-import { ModelsService } from '../models/models.service';
-import { clampOutputTokens } from '../models/output-limits';
+import type { LlmRequest, ResolvedModel } from '../models/llm.types';
+import { clampOutputTokens, ModelsService } from '../models/models.service';
 import type { CreateResponseDto } from './dto/create-response.dto';
 import type { DeletedResponseDto, ResponseDto, ResponseInputItemListDto } from './dto/response.dto';
 import type { InputItemsQueryDto } from './dto/response-queries.dto';

@@ -11,7 +11,7 @@ import type {
   TerminalRefusal,
   TerminalRequest,
   TerminalResult,
-} from './terminal-types';
+} from './terminal.types';
 
 /** How a shell process is started: the one place a sandbox (bubblewrap, …) plugs in. */
 export interface ShellLaunch {

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import { BashSession } from './bash-session';
 import type { TerminalParams } from './protocol';
-import type { TerminalResult } from './terminal-types';
+import type { TerminalResult } from './terminal.types';
 
 export interface TerminalHostOptions {
   workspaceDir: string;

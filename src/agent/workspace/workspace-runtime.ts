@@ -1,8 +1,8 @@
 import type { EditorParams, EditorResult } from '../../sandbox/protocol';
-import type { TerminalRequest, TerminalResult } from '../../sandbox/terminal-types';
+import type { TerminalRequest, TerminalResult } from '../../sandbox/terminal.types';
 import type { SandboxProgramKind } from './sandbox-program';
 
-export type * from '../../sandbox/terminal-types';
+export type * from '../../sandbox/terminal.types';
 
 /** How agents are confined: `bwrap` (bubblewrap) or `none` (the sandbox program runs unconfined). */
 export type SandboxMode = 'bwrap' | 'none';

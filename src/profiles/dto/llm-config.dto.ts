@@ -13,7 +13,7 @@ import {
   ValidateBy,
   type ValidationOptions,
 } from 'class-validator';
-import { REASONING_EFFORTS, type ReasoningEffort } from '../llm-config';
+import { REASONING_EFFORTS, type ReasoningEffort } from '../llm-config.types';
 import { ApiExample } from '../../common/http/openapi-document';
 
 const IsStringRecord = (options?: ValidationOptions) =>

@@ -1,6 +1,6 @@
 import type { LanguageModel, ModelMessage, ProviderMetadata, ToolSet } from 'ai';
 import type { TokenUsage } from '../conversations/usage.types';
-import type { LlmConfig } from '../profiles/llm-config';
+import type { LlmConfig } from '../profiles/llm-config.types';
 
 /** A gateway model resolved to something callable. Holds the decrypted key: never log it. */
 export interface ResolvedModel {
@@ -94,10 +94,7 @@ export interface LlmRequest {
 }
 
 export type LlmToolChoice =
-  | { type: 'auto' }
-  | { type: 'none' }
-  | { type: 'required' }
-  | { type: 'tool'; toolName: string };
+  { type: 'auto' } | { type: 'none' } | { type: 'required' } | { type: 'tool'; toolName: string };
 
 export interface LlmResponseFormat {
   type: 'json';

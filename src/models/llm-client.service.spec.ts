@@ -1,11 +1,11 @@
 import { Logger } from '@nestjs/common';
 import { jsonSchema, tool } from 'ai';
 import { FakeLlmServer, fakeReply } from '../../test/support/fake-llm-server';
-import type { LlmConfig } from '../profiles/llm-config';
+import type { LlmConfig } from '../profiles/llm-config.types';
 import { createLanguageModel } from './language-model.factory';
-import { LlmClient, type LlmClientOptions } from './llm-client';
+import { LlmClient, type LlmClientOptions } from './llm-client.service';
 import { LlmCallError } from './llm-errors';
-import type { LlmRequest, LlmStepResult, LlmStreamPart, ResolvedModel } from './llm-types';
+import type { LlmRequest, LlmStepResult, LlmStreamPart, ResolvedModel } from './llm.types';
 
 const API_KEY = 'sk-test-SECRET-0123456789';
 

@@ -11,10 +11,13 @@ import type {
   LlmStepResult,
   LlmStreamPart,
   LlmToolCall,
-} from './llm-types';
+} from './llm.types';
 import { priceCall } from './pricing';
 import { clean, failed, messagesAttribute, startSpan } from '../common/tracing/spans';
-import { parseModelName } from '../profiles/llm-providers';
+import { parseModelName } from '../profiles/profiles.service';
+
+/** The error an LLM call fails with (`category` says why), for the modules that call the client. */
+export { LlmCallError } from './llm-errors';
 
 export interface LlmClientOptions {
   /** The first retry waits about this long (with jitter); each further one twice as long. */
