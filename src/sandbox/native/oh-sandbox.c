@@ -43,6 +43,7 @@ static TerminalHost *g_terminal;
 static Editor *g_editor;
 static TerminalOptions g_options;
 static bool g_exiting;
+static bool g_shutdown; /* `shutdown` was answered: exit once the current line is handled */
 
 static void finish(int code);
 
@@ -265,7 +266,8 @@ static void dispatch(double id, const JVal *method, const JVal *params) {
   if (is && strcmp(name, "shutdown") == 0) {
     terminal_kill(g_terminal);
     send_result(&id, "{}");
-    return finish(0);
+    g_shutdown = true;
+    return;
   }
   Str message = {0};
   sb_adds(&message, "no method ");
@@ -374,6 +376,10 @@ int main(void) {
         size_t end = (size_t)(nl - buffer.p);
         if (!js_is_blank(buffer.p + start, end - start)) handle(buffer.p + start, end - start);
         start = end + 1;
+        if (g_shutdown) {
+          sb_free(&buffer);
+          finish(0);
+        }
       }
       if (start > 0) {
         memmove(buffer.p, buffer.p + start, buffer.n - start);
