@@ -6,6 +6,20 @@
  *   oh-sandbox     (then send {"jsonrpc":"2.0","id":1,"method":"hello",…})
  *
  * Single-threaded: one poll(2) loop over stdin, the shell's pipes, signals and timers.
+ * src/sandbox/conformance.spec.ts checks that both programs answer alike; the other sandbox specs
+ * run against both.
+ *
+ * Known differences from the Node program, none reachable by requests the service sends:
+ * - Starting a shell and killing one are synchronous here: meanwhile (a few ms; at worst ~2 s for
+ *   a shell that will not die) other requests, `ping` included, wait their turn.
+ * - Lengths and cuts count UTF-16 units as JS does, but a cut inside a surrogate pair keeps the
+ *   whole character where JS would leave half of it.
+ * - A directory listing sorts as ICU's root collation does for ASCII names; other characters sort
+ *   after ASCII by code point (Node: full ICU).
+ * - A lone surrogate in a request (`\ud800`) becomes U+FFFD on reading (Node keeps it in texts it
+ *   quotes back); JSON nested deeper than 512 levels is "not JSON".
+ * - Parameters of the wrong type (a missing `path`, a numeric `command`) get an internal error
+ *   with another message than Node's TypeError.
  */
 #include "sandbox.h"
 
