@@ -3,7 +3,7 @@
 //   node scripts/build-if-stale.mjs          build when stale
 //   node scripts/build-if-stale.mjs --check  only say whether dist/ is current (exit 1 when stale)
 import { execFileSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -45,6 +45,13 @@ if (process.argv.includes('--check')) {
 }
 if (current) {
   console.log('dist/ is current; not rebuilding (npm run build forces it)');
+  // A C compiler installed since the last build: add the native sandbox program alone.
+  if (!existsSync(join(root, 'dist', 'sandbox', 'native', 'oh-sandbox'))) {
+    execFileSync(process.execPath, [join(root, 'scripts', 'build-native-sandbox.mjs')], {
+      cwd: root,
+      stdio: 'inherit',
+    });
+  }
 } else {
   console.log(built ? 'dist/ is older than its sources; building' : 'no dist/ yet; building');
   execFileSync(process.platform === 'win32' ? 'npm.cmd' : 'npm', ['run', 'build'], {

@@ -3,7 +3,8 @@
 //   node scripts/build-native-sandbox.mjs               build into dist/sandbox/native/
 //   node scripts/build-native-sandbox.mjs --out FILE    build into FILE (tests build from sources)
 // Without a C compiler (`$CC`, else `cc`) it says so in one line and exits 0: the service then
-// uses the Node sandbox program (src/sandbox/main.ts). Exit 1 when the compiler fails.
+// uses the Node sandbox program (src/sandbox/main.ts). When the compiler fails: exit 1 under CI,
+// otherwise one line and exit 0 (the Node program is used).
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -51,8 +52,14 @@ const built = spawnSync(cc, [...CFLAGS, '-o', partial, ...sources, '-lm'], {
 });
 if (built.status !== 0) {
   rmSync(partial, { force: true });
-  console.error(`native sandbox program: ${cc} failed (${built.error?.message ?? built.status})`);
-  process.exit(1);
+  // Under CI a broken native build fails the build; elsewhere (another compiler version warning
+  // about something new, say) the service still works with the Node program, and says so.
+  const ci = /^(1|true|yes)$/i.test(process.env.CI ?? '');
+  console.error(
+    `native sandbox program: ${cc} failed (${built.error?.message ?? `exit ${built.status}`})` +
+      (ci ? '' : '; the Node sandbox program is used'),
+  );
+  process.exit(ci ? 1 : 0);
 }
 chmodSync(partial, 0o755);
 renameSync(partial, out); // atomic: concurrent test workers never run half a file
