@@ -15,13 +15,7 @@ import type { NewLlmCall, TurnUsage } from '../conversations/usage.types';
 import type { TurnJournal } from '../conversations/conversations.service';
 import { databaseUnavailable, isDatabaseUnavailable } from '../database/database-errors';
 import { LlmClient, LlmCallError } from '../models/llm-client.service';
-import type {
-  LlmStepResult,
-  LlmToolCall,
-  LlmResponseFormat,
-  LlmToolChoice,
-  ResolvedModel,
-} from '../models/llm.types';
+import type { LlmStepResult, LlmToolCall, LlmToolChoice } from '../models/llm.types';
 import type { AgentEvent, TurnSettings } from './turns.types';
 import {
   argumentsText,
@@ -40,9 +34,51 @@ import type { ToolContext } from './tools/tool';
 import { checkAnswer, formatInstructions, llmFormatOf, repairNote } from './structured-output';
 import { ToolRegistry, type PrepareResult } from './tools/tool-registry';
 
-/** A turn whose lock is held (`journal`), as the loop runs it. */
-export interface StartTurn extends TurnSettings {
+/** What the loop uses of a turn's journal: the log so far, appending a step, the task list. */
+export type StepJournal = Pick<TurnJournal, 'conversation' | 'history' | 'append' | 'tasks'>;
+
+/** A turn as the loop runs it. */
+export interface LoopTurn extends TurnSettings {
+  journal: StepJournal;
+}
+
+/** A turn whose lock is held (`journal`): the turn owner records its end through the journal. */
+export interface StartTurn extends LoopTurn {
   journal: TurnJournal;
+}
+
+/** What the steps of one turn share. */
+interface StepContext {
+  turn: LoopTurn;
+  journal: StepJournal;
+  signal: AbortSignal;
+  /** When the turn's time runs out (epoch ms); the LLM client's clocks stop there too. */
+  deadline: number;
+  out: EventChannel<AgentEvent>;
+  usage: TurnUsage;
+  content: ContentStream;
+  system: string;
+  toolbox: TurnToolbox;
+  /** What a tool call gets. */
+  tools: ToolContext;
+  /** The current step, 1-based. */
+  step: number;
+  /** The one repair step of an answer that missed the required format. */
+  repairing: boolean;
+  /** The last assistant text of a step that also called tools (the answer at the iteration limit). */
+  lastText: string;
+  /** The provider's prompt tokens of the last call: where the next prompt's estimate starts. */
+  lastPromptTokens: number;
+  /** Streams stored events to the client. */
+  emit(events: StoredEvent[]): void;
+}
+
+/** A step's LLM response, planned: its events and `llm_calls` row, the calls to run or pause on. */
+interface PlannedStep {
+  calls: CheckedCall[];
+  pending: PendingToolCall[];
+  events: NewEvent[];
+  llmCall: NewLlmCall;
 }
 
 /** A step's call, checked: a client tool's (paused on), a server tool's (run here), or an error. */
@@ -115,7 +151,7 @@ export class AgentRunner {
    * yet: that is the turn owner's (`TurnsService`).
    */
   async execute(
-    turn: StartTurn,
+    turn: LoopTurn,
     controller: AbortController,
     out: EventChannel<AgentEvent>,
   ): Promise<LoopResult> {
@@ -126,7 +162,9 @@ export class AgentRunner {
     const content = new ContentStream(out, turn.answerFormat !== undefined);
     let ending: Ending;
     try {
-      ending = await this.loop(turn, controller.signal, out, usage, content, deadline);
+      ending = await this.loop(
+        this.stepContext(turn, controller.signal, out, usage, content, deadline),
+      );
     } catch (err) {
       // The LLM client's clocks stop at this same deadline; whichever timer fires first, a call
       // cut there ended the turn because its time ran out.
@@ -141,219 +179,268 @@ export class AgentRunner {
     return { ending, usage, content };
   }
 
-  private async loop(
-    turn: StartTurn,
+  /** The loop: one step after another until a step decides how the turn ends. */
+  private async loop(ctx: StepContext): Promise<Ending> {
+    for (;;) {
+      ctx.step++;
+      const ending = this.checkLimits(ctx) ?? (await this.runStep(ctx));
+      if (ending) return ending;
+    }
+  }
+
+  private stepContext(
+    turn: LoopTurn,
     signal: AbortSignal,
     out: EventChannel<AgentEvent>,
     usage: TurnUsage,
     content: ContentStream,
     deadline: number,
-  ): Promise<Ending> {
-    const { journal, model } = turn;
-    const format = turn.answerFormat;
+  ): StepContext {
+    const { journal } = turn;
     const base = this.systemPromptFor(journal.conversation.systemPromptSuffix);
-    const system = format ? `${base}\n\n${formatInstructions(format)}` : base;
-    const toolbox = this.toolboxFor(turn.tools);
-    let repairing = false; // the one repair step of an answer that missed the format
-    /** A final answer, checked against the required format: repaired once, then an error. */
-    const final = async (
-      ending: Ending & { reason: 'stop' | 'finish' },
-    ): Promise<Ending | 'repair'> => {
-      if (!format) return ending;
-      const check = checkAnswer(format, ending.answer);
-      if (check.ok) return { ...ending, answer: check.json, tail: undefined };
-      if (repairing) {
-        return {
-          reason: 'error',
-          answer: '',
-          step: ending.step,
-          error: new AppError(
-            'upstream',
-            'agent.invalid_structured_output',
-            `The model's final answer did not fit response_format after one repair: ${check.problem}.`,
-          ),
-        };
-      }
-      repairing = true;
-      emit(
-        await journal.append(
-          [
-            ...(ending.step?.events ?? []),
-            { kind: 'nudge', source: 'system', payload: { text: repairNote(check.problem) } },
-          ],
-          ending.step?.calls ?? [],
-        ),
-      );
-      return 'repair';
-    };
-    const ctx: ToolContext = {
-      conversationId: journal.conversation.id,
-      workspaceDir: journal.conversation.workspaceDir,
+    return {
+      turn,
+      journal,
       signal,
-      tasks: journal.tasks,
-    };
-    const emit = (events: StoredEvent[]) =>
-      events.forEach((event) => out.push({ type: 'event', event }));
-    let lastText = '';
-    let lastPromptTokens = 0;
-
-    for (let step = 1; ; step++) {
-      signal.throwIfAborted();
-      if (step > this.config.maxIterations) {
-        const notice = `I stopped after ${this.config.maxIterations} steps (the iteration limit) before finishing.`;
-        return {
-          reason: 'length',
-          answer: lastText || notice,
-          tail: lastText ? undefined : notice,
-        };
-      }
-      if (this.condenser.shouldCondense(journal.history, model.contextWindow, lastPromptTokens)) {
-        await this.condense(journal, model, signal, deadline, usage, emit);
-      }
-
-      const result = await this.callLlm(
-        turn,
-        system,
-        toolbox.tools,
-        repairing ? { type: 'none' } : toolbox.choiceAt(step),
-        format && (repairing || !toolbox.tools) ? llmFormatOf(format) : undefined,
+      deadline,
+      out,
+      usage,
+      content,
+      system: turn.answerFormat ? `${base}\n\n${formatInstructions(turn.answerFormat)}` : base,
+      toolbox: this.toolboxFor(turn.tools),
+      tools: {
+        conversationId: journal.conversation.id,
+        workspaceDir: journal.conversation.workspaceDir,
         signal,
-        deadline,
-        usage,
-        content,
-        out,
-        emit,
-      );
-      lastPromptTokens = result.usage.promptTokens;
-      const llmCallId = randomUUID();
-      addUsage(usage, result);
+        tasks: journal.tasks,
+      },
+      step: 0,
+      repairing: false,
+      lastText: '',
+      lastPromptTokens: 0,
+      emit: (events) => events.forEach((event) => out.push({ type: 'event', event })),
+    };
+  }
 
-      let checked = result.toolCalls.map((call) => toolbox.check(call));
-      if (!toolbox.parallel) {
-        // parallel_tool_calls: false — one client call per response; later ones are dropped unseen
-        const first = checked.findIndex((c) => 'client' in c);
-        checked = checked.filter((c, i) => !('client' in c) || i === first);
-      }
-      const finishAt = checked.findIndex(
-        (p) => 'prepared' in p && !('error' in p.prepared) && p.prepared.tool.name === 'finish',
-      );
-      const calls = finishAt === -1 ? checked : checked.slice(0, finishAt + 1);
-      const pending = calls.flatMap((c) => ('client' in c ? [c.client] : []));
-      const stepEvents: NewEvent[] = [
-        {
-          kind: 'llm_response',
+  /** Before a step: the turn was not stopped, and the iteration limit is not reached. */
+  private checkLimits(ctx: StepContext): Ending | null {
+    ctx.signal.throwIfAborted();
+    if (ctx.step <= this.config.maxIterations) return null;
+    const notice = `I stopped after ${this.config.maxIterations} steps (the iteration limit) before finishing.`;
+    return {
+      reason: 'length',
+      answer: ctx.lastText || notice,
+      tail: ctx.lastText ? undefined : notice,
+    };
+  }
+
+  /** One step: context, the LLM call, its record, its tool calls, then whether to go on. */
+  private async runStep(ctx: StepContext): Promise<Ending | null> {
+    await this.prepareContext(ctx);
+    const result = await this.callLlm(ctx);
+    const step = this.planStep(ctx, result);
+    if (step.calls.length === 0 && result.text.trim()) {
+      // a final answer: the step is written with the turn's end
+      const ending = await this.finalAnswer(ctx, {
+        reason: 'stop',
+        answer: result.text,
+        step: { events: step.events, calls: [step.llmCall] },
+      });
+      return ending === 'repair' ? null : ending;
+    }
+    const stored = await ctx.journal.append(step.events, [step.llmCall]);
+    ctx.out.push({ type: 'event', event: stored[0] });
+    if (result.text.trim()) ctx.lastText = result.text;
+    if (step.calls.length === 0) return this.nudgeEmptyReply(ctx);
+    const finished = await this.dispatchTools(ctx, step.calls, stored);
+    if (finished) return finished;
+    if (step.pending.length > 0)
+      return { reason: 'tool_calls', answer: result.text, toolCalls: step.pending };
+    return this.checkProgress(ctx);
+  }
+
+  /** Condenses the history first when the next prompt would come too close to the context window. */
+  private async prepareContext(ctx: StepContext): Promise<void> {
+    const { journal, turn } = ctx;
+    if (
+      this.condenser.shouldCondense(journal.history, turn.model.contextWindow, ctx.lastPromptTokens)
+    )
+      await this.condense(ctx);
+  }
+
+  /** The step's events and accounting from the LLM's response: which calls run, which pause. */
+  private planStep(ctx: StepContext, result: LlmStepResult): PlannedStep {
+    const { toolbox } = ctx;
+    ctx.lastPromptTokens = result.usage.promptTokens;
+    const llmCallId = randomUUID();
+    addUsage(ctx.usage, result);
+
+    let checked = result.toolCalls.map((call) => toolbox.check(call));
+    if (!toolbox.parallel) {
+      // parallel_tool_calls: false — one client call per response; later ones are dropped unseen
+      const first = checked.findIndex((c) => 'client' in c);
+      checked = checked.filter((c, i) => !('client' in c) || i === first);
+    }
+    const finishAt = checked.findIndex(
+      (p) => 'prepared' in p && !('error' in p.prepared) && p.prepared.tool.name === 'finish',
+    );
+    const calls = finishAt === -1 ? checked : checked.slice(0, finishAt + 1);
+    const pending = calls.flatMap((c) => ('client' in c ? [c.client] : []));
+    const events: NewEvent[] = [
+      {
+        kind: 'llm_response',
+        source: 'agent',
+        payload: {
+          text: result.text,
+          ...(result.reasoning ? { reasoning: result.reasoning } : {}),
+          ...(result.reasoningParts?.length
+            ? {
+                reasoning_parts: result.reasoningParts.map((r) => ({
+                  text: r.text,
+                  ...(r.providerOptions ? { provider_options: r.providerOptions } : {}),
+                })),
+              }
+            : {}),
+          finish_reason: result.finishReason,
+          llm_call_id: llmCallId,
+          model: result.responseModel,
+          ...(result.usage.promptTokens ? { prompt_tokens: result.usage.promptTokens } : {}),
+        },
+      },
+      ...calls.map((c): NewEvent => {
+        const { call } = c;
+        const p = 'prepared' in c ? c.prepared : null;
+        return {
+          kind: 'tool_call',
           source: 'agent',
           payload: {
-            text: result.text,
-            ...(result.reasoning ? { reasoning: result.reasoning } : {}),
-            ...(result.reasoningParts?.length
-              ? {
-                  reasoning_parts: result.reasoningParts.map((r) => ({
-                    text: r.text,
-                    ...(r.providerOptions ? { provider_options: r.providerOptions } : {}),
-                  })),
-                }
-              : {}),
-            finish_reason: result.finishReason,
-            llm_call_id: llmCallId,
-            model: result.responseModel,
-            ...(result.usage.promptTokens ? { prompt_tokens: result.usage.promptTokens } : {}),
+            tool_call_id: call.id,
+            tool: !p || 'error' in p ? call.name : p.tool.name,
+            arguments: call.input,
+            ...(!p || 'error' in p || !p.summary ? {} : { summary: p.summary }),
+            ...(call.providerOptions ? { provider_options: call.providerOptions } : {}),
+            ...('client' in c ? { client_call_id: c.client.id } : {}),
           },
-        },
-        ...calls.map((c): NewEvent => {
-          const { call } = c;
-          const p = 'prepared' in c ? c.prepared : null;
-          return {
-            kind: 'tool_call',
-            source: 'agent',
+        };
+      }),
+    ];
+    return {
+      calls,
+      pending,
+      events,
+      llmCall: llmCallOf(llmCallId, 'agent', ctx.turn.model, result),
+    };
+  }
+
+  /**
+   * Runs the step's server tool calls in order (a client's are left to the client), each result
+   * written before the next call. Ends the turn on `finish` (unless its answer needs the repair
+   * step); null to go on.
+   */
+  private async dispatchTools(
+    ctx: StepContext,
+    calls: CheckedCall[],
+    stored: StoredEvent[],
+  ): Promise<Ending | null> {
+    for (const [i, c] of calls.entries()) {
+      if ('client' in c) continue; // the client runs it: the turn pauses after this step
+      const { call, prepared: p } = c;
+      ctx.out.push({
+        type: 'event',
+        event: stored[i + 1],
+        display: 'error' in p ? undefined : this.tools.describe(p),
+      });
+      const outcome =
+        'error' in p
+          ? { output: p.error, isError: true }
+          : await this.tools.execute(p, ctx.tools, call.id);
+      ctx.emit(
+        await ctx.journal.append([
+          {
+            kind: 'tool_result',
+            source: 'environment',
             payload: {
               tool_call_id: call.id,
-              tool: !p || 'error' in p ? call.name : p.tool.name,
-              arguments: call.input,
-              ...(!p || 'error' in p || !p.summary ? {} : { summary: p.summary }),
-              ...(call.providerOptions ? { provider_options: call.providerOptions } : {}),
-              ...('client' in c ? { client_call_id: c.client.id } : {}),
+              tool: 'error' in p ? call.name : p.tool.name,
+              output: outcome.output,
+              is_error: outcome.isError,
+              ...('meta' in outcome && outcome.meta ? { meta: outcome.meta } : {}),
             },
-          };
-        }),
-      ];
-      const llmCall = llmCallOf(llmCallId, 'agent', model, result);
-      if (calls.length === 0 && result.text.trim()) {
-        const ending = await final({
-          reason: 'stop',
-          answer: result.text,
-          step: { events: stepEvents, calls: [llmCall] },
+          },
+        ]),
+      );
+      ctx.signal.throwIfAborted();
+      if ('finish' in outcome && outcome.finish) {
+        const ending = await this.finalAnswer(ctx, {
+          reason: 'finish',
+          answer: outcome.finish.message,
+          tail: outcome.finish.message,
         });
-        if (ending === 'repair') continue;
+        if (ending === 'repair') break;
         return ending;
       }
-      const stored = await journal.append(stepEvents, [llmCall]);
-      out.push({ type: 'event', event: stored[0] });
-      if (result.text.trim()) lastText = result.text;
-
-      if (calls.length === 0) {
-        const verdict = detectStuck(journal.history);
-        if (verdict.kind === 'stuck') return stuckEnding(verdict.reason);
-        emit(
-          await journal.append([
-            { kind: 'nudge', source: 'system', payload: { text: EMPTY_REPLY_NUDGE } },
-          ]),
-        );
-        continue;
-      }
-
-      for (const [i, c] of calls.entries()) {
-        if ('client' in c) continue; // the client runs it: the turn pauses after this step
-        const { call, prepared: p } = c;
-        out.push({
-          type: 'event',
-          event: stored[i + 1],
-          display: 'error' in p ? undefined : this.tools.describe(p),
-        });
-        const outcome =
-          'error' in p
-            ? { output: p.error, isError: true }
-            : await this.tools.execute(p, ctx, call.id);
-        emit(
-          await journal.append([
-            {
-              kind: 'tool_result',
-              source: 'environment',
-              payload: {
-                tool_call_id: call.id,
-                tool: 'error' in p ? call.name : p.tool.name,
-                output: outcome.output,
-                is_error: outcome.isError,
-                ...('meta' in outcome && outcome.meta ? { meta: outcome.meta } : {}),
-              },
-            },
-          ]),
-        );
-        signal.throwIfAborted();
-        if ('finish' in outcome && outcome.finish) {
-          const ending = await final({
-            reason: 'finish',
-            answer: outcome.finish.message,
-            tail: outcome.finish.message,
-          });
-          if (ending === 'repair') break;
-          return ending;
-        }
-      }
-      if (pending.length > 0) {
-        return { reason: 'tool_calls', answer: result.text, toolCalls: pending };
-      }
-
-      const verdict = detectStuck(journal.history);
-      if (verdict.kind === 'stuck') return stuckEnding(verdict.reason);
-      if (verdict.kind === 'nudge') {
-        emit(
-          await journal.append([
-            { kind: 'nudge', source: 'system', payload: { text: verdict.message } },
-          ]),
-        );
-      }
     }
+    return null;
+  }
+
+  /** A reply with neither text nor a tool call: stuck after a few, else a nudge and another step. */
+  private async nudgeEmptyReply(ctx: StepContext): Promise<Ending | null> {
+    const verdict = detectStuck(ctx.journal.history);
+    if (verdict.kind === 'stuck') return stuckEnding(verdict.reason);
+    ctx.emit(
+      await ctx.journal.append([
+        { kind: 'nudge', source: 'system', payload: { text: EMPTY_REPLY_NUDGE } },
+      ]),
+    );
+    return null;
+  }
+
+  /** After a step's tools ran: stuck ends the turn, a repeated error gets a nudge. */
+  private async checkProgress(ctx: StepContext): Promise<Ending | null> {
+    const verdict = detectStuck(ctx.journal.history);
+    if (verdict.kind === 'stuck') return stuckEnding(verdict.reason);
+    if (verdict.kind === 'nudge') {
+      ctx.emit(
+        await ctx.journal.append([
+          { kind: 'nudge', source: 'system', payload: { text: verdict.message } },
+        ]),
+      );
+    }
+    return null;
+  }
+
+  /** A final answer, checked against the required format: repaired once, then an error. */
+  private async finalAnswer(
+    ctx: StepContext,
+    ending: Ending & { reason: 'stop' | 'finish' },
+  ): Promise<Ending | 'repair'> {
+    const format = ctx.turn.answerFormat;
+    if (!format) return ending;
+    const check = checkAnswer(format, ending.answer);
+    if (check.ok) return { ...ending, answer: check.json, tail: undefined };
+    if (ctx.repairing) {
+      return {
+        reason: 'error',
+        answer: '',
+        step: ending.step,
+        error: new AppError(
+          'upstream',
+          'agent.invalid_structured_output',
+          `The model's final answer did not fit response_format after one repair: ${check.problem}.`,
+        ),
+      };
+    }
+    ctx.repairing = true;
+    ctx.emit(
+      await ctx.journal.append(
+        [
+          ...(ending.step?.events ?? []),
+          { kind: 'nudge', source: 'system', payload: { text: repairNote(check.problem) } },
+        ],
+        ending.step?.calls ?? [],
+      ),
+    );
+    return 'repair';
   }
 
   /**
@@ -400,32 +487,23 @@ export class AgentRunner {
   }
 
   /** One LLM step, streamed out as it comes; on a context overflow, condense once and retry. */
-  private async callLlm(
-    turn: StartTurn,
-    system: string,
-    tools: TurnToolbox['tools'],
-    toolChoice: LlmToolChoice | undefined,
-    responseFormat: LlmResponseFormat | undefined,
-    signal: AbortSignal,
-    deadline: number,
-    usage: TurnUsage,
-    content: ContentStream,
-    out: EventChannel<AgentEvent>,
-    emit: (events: StoredEvent[]) => void,
-  ): Promise<LlmStepResult> {
+  private async callLlm(ctx: StepContext): Promise<LlmStepResult> {
+    const { turn, toolbox, content, out, signal } = ctx;
+    const format = turn.answerFormat;
     for (let attempt = 0; ; attempt++) {
       content.startStep();
       try {
         let result: LlmStepResult | undefined;
         for await (const part of this.llm.stream({
           model: turn.model,
-          system,
-          messages: toModelMessages(turn.journal.history),
-          tools,
-          toolChoice,
-          responseFormat,
+          system: ctx.system,
+          messages: toModelMessages(ctx.journal.history),
+          tools: toolbox.tools,
+          toolChoice: ctx.repairing ? { type: 'none' } : toolbox.choiceAt(ctx.step),
+          responseFormat:
+            format && (ctx.repairing || !toolbox.tools) ? llmFormatOf(format) : undefined,
           signal,
-          deadline,
+          deadline: ctx.deadline,
           overrides: turn.overrides,
         })) {
           switch (part.type) {
@@ -453,31 +531,22 @@ export class AgentRunner {
       } catch (err) {
         const overflow = err instanceof LlmCallError && err.category === 'context_window';
         if (!overflow || attempt > 0 || content.stepStarted) throw err;
-        const condensed = await this.condense(
-          turn.journal,
-          turn.model,
-          signal,
-          deadline,
-          usage,
-          emit,
-        );
-        if (!condensed) throw err;
+        if (!(await this.condense(ctx))) throw err;
       }
     }
   }
 
-  private async condense(
-    journal: TurnJournal,
-    model: ResolvedModel,
-    signal: AbortSignal,
-    deadline: number,
-    usage: TurnUsage,
-    emit: (events: StoredEvent[]) => void,
-  ): Promise<boolean> {
-    const condensation = await this.condenser.condense(journal.history, model, signal, deadline);
+  private async condense(ctx: StepContext): Promise<boolean> {
+    const { journal, turn } = ctx;
+    const condensation = await this.condenser.condense(
+      journal.history,
+      turn.model,
+      ctx.signal,
+      ctx.deadline,
+    );
     if (!condensation) return false;
-    addUsage(usage, condensation.result);
-    emit(await journal.append(condensation.events, condensation.calls));
+    addUsage(ctx.usage, condensation.result);
+    ctx.emit(await journal.append(condensation.events, condensation.calls));
     return true;
   }
 

@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { NewEvent, StoredEvent } from '../conversations/events.types';
 import type { LlmClient } from '../models/llm-client.service';
 import type { LlmRequest, LlmStepResult, ResolvedModel } from '../models/llm.types';
+import { llmStep } from '../../test/support/llm-step';
 import { Condenser, promptEstimate, summaryTokens } from './condenser';
 import { toModelMessages } from './llm-history';
 
@@ -14,23 +15,7 @@ function fakeLlm(summary: (request: LlmRequest) => string) {
   const llm = {
     complete: (request: LlmRequest): Promise<LlmStepResult> => {
       requests.push(request);
-      return Promise.resolve({
-        text: summary(request),
-        reasoning: '',
-        toolCalls: [],
-        finishReason: 'stop',
-        usage: {
-          promptTokens: 100,
-          completionTokens: 10,
-          cacheReadTokens: 0,
-          cacheWriteTokens: 0,
-          reasoningTokens: 0,
-        },
-        costUsd: 0,
-        priced: false,
-        latencyMs: 1,
-        responseModel: 'm',
-      });
+      return Promise.resolve(llmStep({ text: summary(request) }));
     },
   };
   return { llm: llm as unknown as LlmClient, requests };
