@@ -34,8 +34,14 @@ async function bootstrap(): Promise<void> {
   await configureApp(app);
   await app.listen(env.PORT, env.HOST);
   const { port } = app.getHttpServer().address() as AddressInfo;
-  // The mode the start-up chose (OH_SANDBOX unset: bwrap if the probe passed, else none).
-  const summary = startupSummary(env, port, app.get(ToolRegistry, { strict: false }).sandbox);
+  // The mode the start-up chose (OH_SANDBOX unset: bwrap if the probe passed, else none), and
+  // the sandbox program in it (OH_SANDBOX_PROGRAM unset: native when built, else node).
+  const tools = app.get(ToolRegistry, { strict: false });
+  const summary = startupSummary(
+    env,
+    port,
+    `${tools.sandbox} (${tools.sandboxProgram} sandbox program)`,
+  );
   new Logger('Startup').log(summary, formatStartupSummary(summary));
 }
 

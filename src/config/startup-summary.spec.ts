@@ -4,9 +4,10 @@ const base = { OH_PERSISTENCE_DIR: '/srv/gw/data', HOST: '127.0.0.1', sessionKey
 
 describe('the start-up line', () => {
   it('names the URL, the embedded database path, the sandbox, open access and the docs', () => {
-    expect(formatStartupSummary(startupSummary(base, 8000, 'none'))).toBe(
+    expect(formatStartupSummary(startupSummary(base, 8000, 'none (native sandbox program)'))).toBe(
       'agent-gateway listening on http://127.0.0.1:8000 · database: embedded PGlite at ' +
-        '/srv/gw/data/pglite · sandbox: none · auth: OPEN (no session key; loopback only) · ' +
+        '/srv/gw/data/pglite · sandbox: none (native sandbox program) · auth: OPEN (no session ' +
+        'key; loopback only) · ' +
         'docs: http://127.0.0.1:8000/docs',
     );
   });

@@ -6,7 +6,7 @@ import { MAIN_JS, ensureBuilt } from '../support/built-server';
 import { createTestApp, type TestApp } from '../support/create-test-app';
 import { FakeLlmServer, fakeReply } from '../support/fake-llm-server';
 import { ServerProcess } from '../support/server-process';
-import { needs } from '../support/system-tools';
+import { findTool, needs } from '../support/system-tools';
 
 const HEADER = 'X-OpenHands-ServerConversation-ID';
 
@@ -135,7 +135,9 @@ describe('starting with OH_SANDBOX=bwrap where bubblewrap cannot sandbox', () =>
     });
     try {
       expect(server.output).toContain('THE AGENT RUNS UNSANDBOXED');
-      expect(server.output).toContain('sandbox: none');
+      expect(server.output).toContain(
+        `sandbox: none (${findTool('cc') ? 'native' : 'node'} sandbox program)`,
+      );
       expect((await server.json<{ sandbox: string }>('/server_info')).sandbox).toBe('none');
     } finally {
       await server.stop();

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 const ROOT = join(__dirname, '..', '..');
@@ -41,7 +41,11 @@ const newestInput = () =>
   );
 
 export function ensureBuilt(): void {
-  if (mtime(MAIN_JS) >= newestInput()) return;
+  if (mtime(MAIN_JS) >= newestInput()) {
+    // built before a C compiler was there (or by an older build): add the native sandbox program
+    if (!existsSync(join(ROOT, 'dist', 'sandbox', 'native', 'oh-sandbox'))) buildNative();
+    return;
+  }
   const lock = join(ROOT, 'dist.build-lock');
   for (;;) {
     try {
@@ -62,13 +66,17 @@ export function ensureBuilt(): void {
           stdio: 'ignore',
         },
       );
-      // as `npm run build` does: the native sandbox program, when a C compiler exists
-      execFileSync(process.execPath, [join(ROOT, 'scripts', 'build-native-sandbox.mjs')], {
-        cwd: ROOT,
-        stdio: 'ignore',
-      });
+      buildNative(); // as `npm run build` does
     }
   } finally {
     rmSync(lock, { recursive: true, force: true });
   }
+}
+
+/** The native sandbox program into dist/, when a C compiler exists (else the script skips it). */
+function buildNative(): void {
+  execFileSync(process.execPath, [join(ROOT, 'scripts', 'build-native-sandbox.mjs')], {
+    cwd: ROOT,
+    stdio: 'ignore',
+  });
 }
