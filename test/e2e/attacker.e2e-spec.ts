@@ -195,7 +195,11 @@ needs.bwrap()('a hostile model under the default settings', () => {
       [sh('(timeout 60 python3 swap.py > /dev/null 2>&1 &) ; sleep 0.2; ls race')],
     ]);
     expect(first.results[2]).toContain('a\nb');
-    const views = Array.from({ length: 200 }, (_, i) => view(`/workspace/race/${'ab'[i % 2]}`));
+    // a, b, ./a, ./b, ././a, …: no two calls in a row alike, so the stuck detector (A,B,A,B…)
+    // cannot end the turn early when a starved swap loop makes the answers repeat
+    const views = Array.from({ length: 200 }, (_, i) =>
+      view(`/workspace/race/${'./'.repeat(Math.floor(i / 2) % 5)}${'ab'[i % 2]}`),
+    );
     const batches = [0, 1, 2, 3].map((k) => views.slice(k * 50, k * 50 + 50));
     const { results } = await attack(batches, first.id);
     expect(results).toHaveLength(200);
