@@ -193,6 +193,26 @@ describeEachProgram(
       },
     );
 
+    it('when killed with SIGKILL, its shell and everything it started die too (the watchdog)', async () => {
+      const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'oh-program-kill-')));
+      const other = new SandboxProcess(kind);
+      try {
+        await other.hello(dir);
+        const marker = `65.${process.pid}${kind.length}`;
+        await other.call('terminal', {
+          command: `(sleep ${marker} &); sleep ${marker} &`,
+          isInput: false,
+          reset: false,
+        });
+        await waitFor(() => processes(`sleep ${marker}`).length === 2, 5000);
+        other.child.kill('SIGKILL');
+        await waitFor(() => processes(`sleep ${marker}`).length === 0, 3000);
+      } finally {
+        other.child.kill('SIGKILL');
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
     it('answers shutdown, then exits with everything it started', async () => {
       const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'oh-program-end-')));
       const other = new SandboxProcess(kind);
