@@ -151,6 +151,22 @@ describeEachProgram(
       expect((await program.answer(9001)).result).toMatchObject({ output: 'é 🎉\n' });
     });
 
+    it('kills a deep chain of processes at once when its call is cancelled', async () => {
+      const marker = `66.${process.pid}${kind.length}`;
+      const id = program.request('terminal', {
+        // 150 nested background subshells, the last one sleeping
+        command: `f() { if [ "$1" -gt 0 ]; then f $(($1 - 1)) & wait; else sleep ${marker}; fi; }; f 150`,
+        isInput: false,
+        reset: false,
+      });
+      await waitFor(() => processes(`sleep ${marker}`).length === 1, 10_000);
+      const started = Date.now();
+      program.send({ jsonrpc: '2.0', method: '$/cancel', params: { id } });
+      expect((await program.answer(id, 10_000)).result).toMatchObject({ status: 'cancelled' });
+      expect(Date.now() - started).toBeLessThan(5000);
+      await waitFor(() => processes(`sleep ${marker}`).length === 0, 3000);
+    });
+
     // Unsandboxed, a `setsid` daemon escapes this; inside bubblewrap the PID namespace ends it too.
     it('clears its workspace, and ends with everything it started when its input closes', async () => {
       expect((await program.call('workspace.clear')).result).toEqual({});

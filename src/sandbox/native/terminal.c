@@ -402,26 +402,50 @@ static size_t list_processes(Proc **out) {
   return count;
 }
 
-/* Processes in the leader's group or session, and its descendants. */
+static int by_pid(const void *a, const void *b) {
+  int x = ((const Proc *)a)->pid, y = ((const Proc *)b)->pid;
+  return (x > y) - (x < y);
+}
+
+/* Processes in the leader's group or session, and its descendants (a breadth-first walk over
+ * children lists: linear after one sort, whatever the depth of a fork chain). */
 static size_t members_of(int leader, Proc **out) {
   Proc *all;
   size_t n = list_processes(&all);
-  bool *in = xmalloc((n ? n : 1) * sizeof *in);
-  for (size_t i = 0; i < n; i++) in[i] = all[i].pgid == leader || all[i].sid == leader;
-  for (bool grew = true; grew;) {
-    grew = false;
-    for (size_t i = 0; i < n; i++) {
-      if (in[i] || all[i].pid == leader) continue;
-      bool parent_in = all[i].ppid == leader;
-      for (size_t k = 0; !parent_in && k < n; k++)
-        parent_in = in[k] && all[k].pid == all[i].ppid;
-      if (parent_in) in[i] = grew = true;
+  size_t slots = n ? n : 1;
+  qsort(all, n, sizeof *all, by_pid);
+  long *first_child = xmalloc(slots * sizeof *first_child);
+  long *next_sibling = xmalloc(slots * sizeof *next_sibling);
+  bool *in = xmalloc(slots * sizeof *in);
+  size_t *queue = xmalloc(slots * sizeof *queue);
+  for (size_t i = 0; i < n; i++) first_child[i] = next_sibling[i] = -1;
+  for (size_t i = 0; i < n; i++) {
+    Proc key = {all[i].ppid, 0, 0, 0, 0};
+    Proc *parent = bsearch(&key, all, n, sizeof *all, by_pid);
+    if (!parent) continue;
+    size_t p = (size_t)(parent - all);
+    next_sibling[i] = first_child[p];
+    first_child[p] = (long)i;
+  }
+  size_t head = 0, tail = 0;
+  for (size_t i = 0; i < n; i++) {
+    in[i] = all[i].pgid == leader || all[i].sid == leader || all[i].pid == leader;
+    if (in[i]) queue[tail++] = i;
+  }
+  while (head < tail) {
+    for (long c = first_child[queue[head++]]; c >= 0; c = next_sibling[c]) {
+      if (in[c]) continue;
+      in[c] = true;
+      queue[tail++] = (size_t)c;
     }
   }
   size_t m = 0;
   for (size_t i = 0; i < n; i++)
-    if (in[i] || all[i].pid == leader) all[m++] = all[i];
+    if (in[i]) all[m++] = all[i];
+  free(first_child);
+  free(next_sibling);
   free(in);
+  free(queue);
   *out = all;
   return m;
 }
