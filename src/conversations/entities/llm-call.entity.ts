@@ -1,10 +1,11 @@
 import { Column, CreateDateColumn, Entity, Index, ManyToOne, PrimaryColumn } from 'typeorm';
+import type { TokenUsage } from '../usage.types';
 import { Conversation } from './conversation.entity';
 
 /** One LLM request; conversation stats are an aggregate over these rows. */
 @Entity('llm_calls')
 @Index(['conversationId', 'usageId'])
-export class LlmCall {
+export class LlmCall implements TokenUsage {
   @PrimaryColumn('uuid')
   id!: string;
 
