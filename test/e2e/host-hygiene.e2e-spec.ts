@@ -98,7 +98,7 @@ describe('host hygiene: the data directory, database files, key file and workspa
       }`,
     );
     expect(server.output).toMatch(
-      / · sandbox: \w+ · auth: OPEN \(no session key; loopback only\) · docs: http:\/\/[^ ]+\/docs"/,
+      / · sandbox: \w+ \((native|node) sandbox program\) · auth: OPEN \(no session key; loopback only\) · docs: http:\/\/[^ ]+\/docs"/,
     );
 
     expect(mode(data)).toBe('700');
