@@ -211,6 +211,15 @@ function editorSpec(make: MakeEditor): void {
       expect(read(target)).toBe('x = 1\ny = 2\nx = 1\n\nx = 1\n');
     });
 
+    it('lists the lines of 200,000 matches in linear time (it once rescanned per match)', async () => {
+      const target = file('many.txt', 'x\n'.repeat(200_000));
+      const started = Date.now();
+      const outcome = await run({ command: 'str_replace', path: target, old_str: 'x', new_str: 'y' });
+      expect(outcome.isError).toBe(true);
+      expect(outcome.output).toMatch(/in lines \[1, 2, 3, [\d, ]*, 199999, 200000\]\. Please/);
+      expect(Date.now() - started).toBeLessThan(3000);
+    });
+
     it('deletes with an empty new_str, and refuses identical strings', async () => {
       const target = file('d.txt', 'keep\ndrop me\nkeep\n');
       await run({ command: 'str_replace', path: target, old_str: 'drop me\n' });
@@ -323,6 +332,18 @@ function editorSpec(make: MakeEditor): void {
   });
 
   describe('paths', () => {
+    it('refuses a path longer than 4,096 characters at once (it once recursed per component)', async () => {
+      const long = `${ws}/${'a/'.repeat(100_000)}x`;
+      const started = Date.now();
+      for (const command of ['view', 'create'] as const) {
+        expect(await run({ command, path: long, file_text: 'x' })).toEqual({
+          output: `The path is too long (${long.length} characters; the limit is 4096).`,
+          isError: true,
+        });
+      }
+      expect(Date.now() - started).toBeLessThan(2000);
+    });
+
     it('suggests the absolute path for a relative one', async () => {
       expect(await run({ command: 'view', path: 'src/a.ts' })).toEqual({
         output: `The path src/a.ts is not absolute; it should start with \`/\`. Maybe you meant ${ws}/src/a.ts?`,

@@ -120,7 +120,7 @@ export class FileEditor {
       );
     }
     if (found.length > 1) {
-      const lines = [...new Set(found.map((at) => lineOf(file.text, at)))];
+      const lines = [...new Set(linesOf(file.text, found))];
       throw new EditorError(
         `No replacement was performed. Multiple occurrences of old_str \`${oldStr}\` in lines ` +
           `[${lines.join(', ')}]. Please ensure it is unique.`,
@@ -129,7 +129,7 @@ export class FileEditor {
     const at = found[0];
     const text = file.text.slice(0, at) + newText + file.text.slice(at + oldText.length);
     this.save(real, file, text);
-    const line = lineOf(file.text, at);
+    const [line] = linesOf(file.text, [at]);
     return edited(shown, text, line, line + newText.split('\n').length - 1);
   }
 
@@ -412,10 +412,14 @@ function occurrences(text: string, search: string): number[] {
   return found;
 }
 
-function lineOf(text: string, index: number): number {
+/** The line of each index (ascending), counting line breaks once: linear, not quadratic. */
+function linesOf(text: string, indexes: number[]): number[] {
   let line = 1;
-  for (let i = text.indexOf('\n'); i !== -1 && i < index; i = text.indexOf('\n', i + 1)) line++;
-  return line;
+  let nl = text.indexOf('\n');
+  return indexes.map((at) => {
+    for (; nl !== -1 && nl < at; nl = text.indexOf('\n', nl + 1)) line++;
+    return line;
+  });
 }
 
 /** Lines without the final newline's empty remainder: "a\nb\n" → ["a", "b"]. */

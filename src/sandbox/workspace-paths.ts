@@ -13,8 +13,17 @@ const MAX_SYMLINK_HOPS = 40;
  * not exist yet, through its nearest existing ancestor and any dangling link on the way). The path
  * must be absolute, without `..`, and its real path must stay inside the workspace.
  */
+/** Longer than any real path (Linux's PATH_MAX). */
+const MAX_PATH_CHARS = 4096;
+
 export function resolveWorkspacePath(workspaceDir: string, requested: string): string {
   if (requested.trim() === '') throw new WorkspacePathError('The path is empty.');
+  if (requested.length > MAX_PATH_CHARS) {
+    // Resolving walks the path a component at a time: bounded work for any request.
+    throw new WorkspacePathError(
+      `The path is too long (${requested.length} characters; the limit is ${MAX_PATH_CHARS}).`,
+    );
+  }
   if (!path.isAbsolute(requested)) {
     const suggestion = requested.split(/[\\/]/).includes('..')
       ? ''

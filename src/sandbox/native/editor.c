@@ -18,6 +18,7 @@
 #define SNIPPET_LINES 4
 #define UNDO_STEPS 10
 #define MAX_SYMLINK_HOPS 40
+#define MAX_PATH_CHARS 4096 /* as workspace-paths.ts */
 
 typedef struct History {
   char *real;
@@ -123,6 +124,12 @@ static bool has_dotdot_segment(const char *p, bool backslash_too) {
 
 int resolve_workspace_path(const char *workspace, const char *requested, char **out) {
   if (js_is_blank(requested, strlen(requested))) return fail_msg(FAIL_PATH, "The path is empty.");
+  /* resolving walks the path a component at a time (recursively): bounded work for any request */
+  size_t chars = u16len(requested, strlen(requested));
+  if (chars > MAX_PATH_CHARS) {
+    return fail_msg(FAIL_PATH, "The path is too long (%zu characters; the limit is %d).", chars,
+                    MAX_PATH_CHARS);
+  }
   if (requested[0] != '/') {
     char *suggestion;
     if (has_dotdot_segment(requested, true)) suggestion = xstrdup("");
@@ -784,9 +791,11 @@ static int str_replace(Editor *e, const char *real, const char *shown, const JVa
   }
   if (nfound > 1) {
     Str lines = {0};
-    size_t last = 0;
+    size_t last = 0, line = 1, counted = 0;
     for (size_t i = 0; i < nfound; i++) {
-      size_t line = line_of(file.text.p, found[i]);
+      /* ascending: count line breaks from the previous hit on (linear, not quadratic) */
+      line += count_of(file.text.p + counted, found[i] - counted, "\n", 1);
+      counted = found[i];
       if (i > 0 && line == last) continue; /* a Set: ascending, so only neighbours repeat */
       if (lines.n) sb_adds(&lines, ", ");
       sb_addf(&lines, "%zu", line);
@@ -838,6 +847,8 @@ static int insert(Editor *e, const char *real, const char *shown, const JVal *pa
   if (read_text(e->workspace, real, shown, &file) != 0) return -1;
   const JVal *line_v = json_get(params, "insert_line");
   double after = line_v && line_v->type == J_NUM ? line_v->num : 0;
+  /* the service sends an integer >= 0; anything else must still not overflow a cast below */
+  if (after < -1e15) after = -1e15;
   Lines lines = split_lines(file.text.p, file.text.n);
   int rc = 0;
   if (after > (double)lines.count) {
