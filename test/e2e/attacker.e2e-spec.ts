@@ -208,6 +208,47 @@ needs.bwrap()('a hostile model under the default settings', () => {
     await attack([[sh('pkill -f swap.py; true')]], first.id);
   });
 
+  it("cannot write into the sandbox program's pipe to the service: no forged answer, no crash", async () => {
+    // The shell runs as the program's user: it could take the program's (and bwrap's init's)
+    // descriptor 1, the service's end of the protocol, with pidfd_getfd (or open /proc/<pid>/fd/1
+    // of a pipe). Spray a forged terminal answer over every id, then `null` (`'method' in null`
+    // threw in the service's stream listener).
+    const forged =
+      '{"jsonrpc":"2.0","id":%d,"result":{"status":"completed","output":"FORGED","exitCode":0,' +
+      '"cwd":"/workspace","waitedMs":0,"notes":[]}}';
+    const spray = [
+      'import ctypes, os',
+      'libc = ctypes.CDLL(None, use_errno=True)',
+      "for pid in [int(p) for p in os.listdir('/proc') if p.isdigit()]:",
+      "    comm = open(f'/proc/{pid}/comm').read().strip()",
+      "    if comm not in ('bwrap', 'oh-sandbox', 'node'):",
+      '        continue',
+      '    pidfd = libc.syscall(434, pid, 0)',
+      '    fd = libc.syscall(438, pidfd, 1, 0) if pidfd >= 0 else -1',
+      "    print('tried', comm, 'errno', ctypes.get_errno())",
+      '    if fd >= 0:',
+      `        lines = ''.join('${forged}\\n' % i for i in range(1, 200))`,
+      "        os.write(fd, (lines + 'null\\n1\\n').encode())",
+      "        print('wrote into', comm)",
+      "print('spray-done')",
+    ].join('\n');
+    const { results } = await attack([
+      [
+        {
+          name: 'file_editor',
+          arguments: { command: 'create', path: '/workspace/spray.py', file_text: spray },
+        },
+      ],
+      [sh('python3 spray.py')],
+      [sh('echo genuine-$((6*7))')],
+    ]);
+    expect(results[1]).toContain('spray-done');
+    expect(results[1]).toMatch(/tried oh-sandbox errno 1\b/); // EPERM
+    expect(results[1]).not.toMatch(/FORGED|wrote into/);
+    expect(results[2]).toContain('genuine-42');
+    expect((await fetch(`${t.url}/alive`)).status).toBe(200);
+  });
+
   it('leaves no process behind once the conversation is deleted, daemons included', async () => {
     const marker = `601.${process.pid}`;
     const { id } = await attack([

@@ -257,6 +257,9 @@ export class SandboxClient {
     } catch {
       return;
     }
+    // Whatever the program writes is untrusted: `null`, a number or an array is no answer (and
+    // `'method' in null` would throw out of the stream's listener, killing the service).
+    if (typeof message !== 'object' || message === null || Array.isArray(message)) return;
     if ('method' in message || !('id' in message)) return;
     const response = message;
     if (typeof response.id !== 'number') return;

@@ -154,6 +154,10 @@ const shellQuote = (value: string) => `'${value.replace(/'/g, `'\\''`)}'`;
  *   process of the sandbox, daemons and `setsid` ones included; no network, not even the host's
  *   loopback (`--share-net` only with OH_SANDBOX_NETWORK=on).
  * - `--die-with-parent`: the sandbox dies with the service, even on `kill -9`.
+ * - `--as-pid-1` (the native program): the program is PID 1 itself, without bwrap's init beside
+ *   it. That init holds the protocol's pipes too, and a shell of the same user could write forged
+ *   answers into /proc/1/fd/1; the native program makes itself non-dumpable, which closes its own
+ *   /proc/<pid>/fd, and as PID 1 adopts every orphan, so its process-tree kill finds daemons.
  * - `--new-session`: no way to the controlling terminal of ours (TIOCSTI injection).
  * - `--cap-drop ALL`: no capability inside, even for uid 0 of the namespace.
  * - `--clearenv` + the allow-list: nothing of the service's environment.
@@ -213,6 +217,7 @@ export function bwrapArgs(
     '--disable-userns',
     ...(options.network ? ['--share-net'] : []),
     '--die-with-parent',
+    ...(options.program.kind === 'native' ? ['--as-pid-1'] : []),
     '--new-session',
     '--cap-drop',
     'ALL',

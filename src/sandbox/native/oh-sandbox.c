@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -125,7 +126,7 @@ static void send_line(Str *line) {
 }
 
 static void id_json(Str *out, const double *id) {
-  if (id) js_number(out, *id);
+  if (id && isfinite(*id)) js_number(out, *id); /* JSON.stringify: Infinity is null */
   else sb_adds(out, "null");
 }
 
@@ -322,6 +323,12 @@ static void finish(int code) {
 }
 
 int main(void) {
+  /* Not dumpable: the shell runs as our user, and could otherwise open /proc/<our pid>/fd/1 (the
+   * pipe to the service) to forge answers, or /proc/<pid>/mem to take this program over. */
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  /* Orphans of the shell (double-forked, `setsid` daemons) become our children, so the process
+   * tree kill finds them (inside bubblewrap this program is PID 1 of its namespace anyway). */
+  prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
   signal(SIGPIPE, SIG_IGN);
   sigset_t mask;
   sigemptyset(&mask);
@@ -337,6 +344,7 @@ int main(void) {
   }
   Utf8Stream decoder = {{0}, 0};
   Str buffer = {0};
+  size_t buffer_units = 0; /* UTF-16 length of `buffer` (it holds no line break) */
   bool stdin_open = true;
   for (;;) {
     if (g_terminal) terminal_step(g_terminal);
@@ -382,14 +390,18 @@ int main(void) {
         /* The service is gone (it closed the pipe, or died). */
         finish(0);
       }
+      size_t searched = buffer.n; /* what came before holds no line break */
       utf8_stream_push(&decoder, chunk, (size_t)got, &buffer);
       size_t start = 0;
       for (;;) {
-        char *nl = buffer.n > start ? memchr(buffer.p + start, '\n', buffer.n - start) : NULL;
+        /* only text not searched yet: linear in the line's length, not quadratic */
+        size_t from = start > searched ? start : searched;
+        char *nl = buffer.n > from ? memchr(buffer.p + from, '\n', buffer.n - from) : NULL;
         if (!nl) break;
         size_t end = (size_t)(nl - buffer.p);
         if (!js_is_blank(buffer.p + start, end - start)) handle(buffer.p + start, end - start);
         start = end + 1;
+        searched = start;
         if (g_shutdown) {
           sb_free(&buffer);
           finish(0);
@@ -399,8 +411,9 @@ int main(void) {
         memmove(buffer.p, buffer.p + start, buffer.n - start);
         buffer.n -= start;
         buffer.p[buffer.n] = '\0';
-      }
-      if (buffer.n > MAX_LINE_CHARS && u16len(buffer.p, buffer.n) > MAX_LINE_CHARS) {
+        buffer_units = u16len(buffer.p, buffer.n); /* the rest of this chunk only */
+      } else buffer_units += u16len(buffer.p + searched, buffer.n - searched);
+      if (buffer_units > MAX_LINE_CHARS) {
         fprintf(stderr, "sandbox: a protocol line exceeds %u characters\n", MAX_LINE_CHARS);
         finish(65);
       }
