@@ -111,9 +111,13 @@ export class LineSplitter {
   constructor(private readonly maxLineChars = 64 * 1024 * 1024) {}
 
   push(chunk: string): string[] {
-    this.buffer += chunk;
-    const lines = this.buffer.split('\n');
-    this.buffer = lines.pop() ?? '';
+    // Only the new chunk is searched: a long line arriving in many chunks costs linear time, not
+    // a split of the whole buffer per chunk (a 64 MB line in 64 KB chunks blocked the event loop).
+    let lines: string[] = [];
+    if (chunk.includes('\n')) {
+      lines = (this.buffer + chunk).split('\n');
+      this.buffer = lines.pop() ?? '';
+    } else this.buffer += chunk;
     if (this.buffer.length > this.maxLineChars) {
       throw new Error(`a protocol line exceeds ${this.maxLineChars} characters`);
     }
