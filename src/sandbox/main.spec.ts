@@ -167,6 +167,27 @@ describeEachProgram(
       await waitFor(() => processes(`sleep ${marker}`).length === 0, 3000);
     });
 
+    // The native program is a child subreaper (PID 1 inside bubblewrap): orphans come back to it,
+    // so its process-tree kill finds them. The Node program cannot be one; bubblewrap's PID
+    // namespace ends them when its sandbox ends.
+    (kind === 'native' ? it : it.skip)(
+      'kills double-forked setsid daemons when the terminal is reset',
+      async () => {
+        const marker = `64.${process.pid}`;
+        await program.call('terminal', {
+          command:
+            `(setsid sleep ${marker} > /dev/null 2>&1 &); ` +
+            `(setsid sh -c 'sleep ${marker} & sleep ${marker}' > /dev/null 2>&1 &); true`,
+          isInput: false,
+          reset: false,
+        });
+        await waitFor(() => processes(`sleep ${marker}`).length >= 3, 5000, 'the daemons');
+        const reset = await program.call('terminal', { command: '', isInput: false, reset: true });
+        expect(reset.result).toMatchObject({ status: 'completed' });
+        await waitFor(() => processes(`sleep ${marker}`).length === 0, 3000, 'no daemon left');
+      },
+    );
+
     // Unsandboxed, a `setsid` daemon escapes this; inside bubblewrap the PID namespace ends it too.
     it('clears its workspace, and ends with everything it started when its input closes', async () => {
       expect((await program.call('workspace.clear')).result).toEqual({});

@@ -407,8 +407,10 @@ static int by_pid(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
-/* Processes in the leader's group or session, and its descendants (a breadth-first walk over
- * children lists: linear after one sort, whatever the depth of a fork chain). */
+/* Processes in the leader's group or session, and its descendants; and every descendant of this
+ * program but itself: orphans (double-forked, `setsid` daemons) are adopted by it, a subreaper
+ * (PID 1 inside bubblewrap), and the only other children it has are shells. A breadth-first walk
+ * over children lists: linear after one sort, whatever the depth of a fork chain. */
 static size_t members_of(int leader, Proc **out) {
   Proc *all;
   size_t n = list_processes(&all);
@@ -428,13 +430,15 @@ static size_t members_of(int leader, Proc **out) {
     first_child[p] = (long)i;
   }
   size_t head = 0, tail = 0;
+  int self = (int)getpid();
   for (size_t i = 0; i < n; i++) {
-    in[i] = all[i].pgid == leader || all[i].sid == leader || all[i].pid == leader;
+    in[i] = all[i].pid != self && (all[i].pgid == leader || all[i].sid == leader ||
+                                   all[i].pid == leader || all[i].ppid == self);
     if (in[i]) queue[tail++] = i;
   }
   while (head < tail) {
     for (long c = first_child[queue[head++]]; c >= 0; c = next_sibling[c]) {
-      if (in[c]) continue;
+      if (in[c] || all[c].pid == self) continue;
       in[c] = true;
       queue[tail++] = (size_t)c;
     }
@@ -453,33 +457,35 @@ static size_t members_of(int leader, Proc **out) {
 typedef struct Session Session;
 static void pump(Session *s, int ms);
 
+/* SIGKILLs every member but the leader, until none is left: a process may fork between the
+ * listing and the kill (up to 100 rounds). */
+static void kill_members(Session *s, int leader) {
+  for (int round = 0; round < 100; round++) {
+    Proc *ps;
+    size_t n = members_of(leader, &ps);
+    size_t killed = 0;
+    for (size_t i = 0; i < n; i++) {
+      if (ps[i].pid == leader || ps[i].state == 'Z') continue;
+      killed++;
+      kill(ps[i].pid, SIGKILL);
+    }
+    free(ps);
+    if (killed == 0) return;
+    pump(s, 5);
+  }
+}
+
 static void kill_process_tree(Session *s, int leader, bool leader_alive) {
   if (access("/proc/self/stat", F_OK) != 0) {
     if (leader_alive) kill(-leader, SIGKILL);
     return;
   }
-  Proc *ps;
-  if (!leader_alive) {
-    size_t n = list_processes(&ps);
-    for (size_t i = 0; i < n; i++)
-      if (ps[i].pgid == leader || ps[i].sid == leader) kill(ps[i].pid, SIGKILL);
-    free(ps);
-    return;
-  }
-  kill(leader, SIGSTOP);
-  for (int round = 0; round < 10; round++) {
-    size_t n = members_of(leader, &ps);
-    size_t others = 0;
-    for (size_t i = 0; i < n; i++) {
-      if (ps[i].pid == leader || ps[i].state == 'Z') continue;
-      others++;
-      kill(ps[i].pid, SIGKILL);
-    }
-    free(ps);
-    if (others == 0) break;
-    pump(s, 5);
-  }
+  /* a dead leader's pid may be taken again: only what is still in its group or session, or ours */
+  if (leader_alive) kill(leader, SIGSTOP); /* the shell starts nothing new meanwhile */
+  kill_members(s, leader);
+  if (!leader_alive) return;
   kill(leader, SIGCONT);
+  Proc *ps;
   for (int waited = 0; waited < 200; waited += 10) {
     size_t n = members_of(leader, &ps);
     bool children = false;
