@@ -5,6 +5,8 @@
 // Without a C compiler (`$CC`, else `cc`) it says so in one line and exits 0: the service then
 // uses the Node sandbox program (src/sandbox/main.ts). When the compiler fails: exit 1 under CI,
 // otherwise one line and exit 0 (the Node program is used).
+// `$OH_SANDBOX_CFLAGS` adds flags, e.g. a sanitizer build for the specs:
+//   OH_SANDBOX_CFLAGS='-g -fsanitize=address,undefined -fno-sanitize-recover=all' npx jest src/sandbox
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -46,7 +48,8 @@ const sources = readdirSync(SOURCES)
   .map((name) => join(SOURCES, name));
 mkdirSync(dirname(out), { recursive: true });
 const partial = `${out}.${process.pid}.tmp`;
-const built = spawnSync(cc, [...CFLAGS, '-o', partial, ...sources, '-lm'], {
+const extra = (process.env.OH_SANDBOX_CFLAGS ?? '').split(/\s+/).filter(Boolean);
+const built = spawnSync(cc, [...CFLAGS, ...extra, '-o', partial, ...sources, '-lm'], {
   stdio: ['ignore', 'inherit', 'inherit'],
   timeout: 120_000,
 });

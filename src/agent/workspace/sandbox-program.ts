@@ -89,7 +89,9 @@ export function nativeProgramDir(): string | null {
   if (built() || !fs.existsSync(sources)) {
     return fs.existsSync(path.join(sources, NATIVE_NAME)) ? sources : null;
   }
-  const dir = cacheDir('oh-sandbox', sources, (name) => /\.[ch]$/.test(name));
+  // A build with other flags (OH_SANDBOX_CFLAGS, a sanitizer build) or compiler is another build.
+  const flags = `${process.env.CC ?? ''} ${process.env.OH_SANDBOX_CFLAGS ?? ''}`.trim();
+  const dir = cacheDir('oh-sandbox', sources, (name) => /\.[ch]$/.test(name), flags);
   const binary = path.join(dir, NATIVE_NAME);
   if (fs.existsSync(binary)) return dir;
   const script = path.resolve(PROGRAM_SOURCES, '..', '..', 'scripts', 'build-native-sandbox.mjs');
@@ -106,8 +108,13 @@ export function nativeProgramDir(): string | null {
 }
 
 /** A directory under the temp directory named after a hash of the files `pick` takes. */
-function cacheDir(prefix: string, sources: string, pick: (name: string) => boolean): string {
-  const hash = createHash('sha256');
+function cacheDir(
+  prefix: string,
+  sources: string,
+  pick: (name: string) => boolean,
+  flags = '',
+): string {
+  const hash = createHash('sha256').update(flags);
   for (const name of fs.readdirSync(sources).sort()) {
     if (pick(name)) hash.update(name).update(fs.readFileSync(path.join(sources, name)));
   }
