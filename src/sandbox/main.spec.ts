@@ -92,6 +92,17 @@ describeEachProgram(
       });
     });
 
+    it('shows a number too large for a double as JSON.stringify does: null', async () => {
+      const file = path.join(workspace, 'big.txt');
+      fs.writeFileSync(file, 'a\n');
+      const params = `{"command":"view","path":${JSON.stringify(file)},"view_range":[1e400,1]}`;
+      program.send(`{"jsonrpc":"2.0","id":990,"method":"editor","params":${params}}`);
+      expect((await program.answer(990)).result).toEqual({
+        output: 'Invalid `view_range` [null,1]: its first element should be between 1 and 1.',
+        isError: true,
+      });
+    });
+
     it('cancels a request by id: the command and what it started are killed', async () => {
       const marker = `61.${process.pid}${kind.length}`;
       const id = program.request('terminal', {

@@ -1,6 +1,7 @@
 /* A strict JSON parser (what JSON.parse accepts) and a writer escaping as JSON.stringify does. */
 #include "sandbox.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -330,7 +331,8 @@ void json_stringify(Str *out, const JVal *v) {
   case J_NULL: return sb_adds(out, "null");
   case J_TRUE: return sb_adds(out, "true");
   case J_FALSE: return sb_adds(out, "false");
-  case J_NUM: return js_number(out, v->num);
+  case J_NUM: /* JSON.stringify: a number too large for a double (1e400) is null */
+    return isfinite(v->num) ? js_number(out, v->num) : sb_adds(out, "null");
   case J_STR: return json_str(out, v->str, v->len);
   case J_ARR:
     sb_addc(out, '[');
