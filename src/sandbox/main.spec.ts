@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describeEachProgram, SandboxProcess } from '../../test/support/sandbox-program';
+import { needs } from '../../test/support/system-tools';
 import { processes, waitFor } from '../../test/support/wait';
 import { PROTOCOL_VERSION, RPC_ERROR } from './protocol';
 
@@ -214,6 +215,28 @@ describeEachProgram(
       program.child.stdin.end();
       expect(await exited).toBe(0);
       await waitFor(() => processes(`sleep ${marker}`).length === 0, 3000);
+    });
+
+    needs.prlimit()('with a low open-file limit', () => {
+      it('clears a tree deeper than the limit (it kept a directory open per level)', async () => {
+        const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'oh-program-deep-')));
+        const other = new SandboxProcess(kind, undefined, ['prlimit', '--nofile=64', '--']);
+        try {
+          await other.hello(dir);
+          const deep = `[(os.mkdir('d'), os.chdir('d')) for i in range(300)]; open('f', 'w')`;
+          const made = await other.call('terminal', {
+            command: `python3 -c "import os; ${deep}" && find . | wc -l`,
+            isInput: false,
+            reset: false,
+          });
+          expect(made.result).toMatchObject({ status: 'completed', output: '302\n' });
+          expect(await other.call('workspace.clear')).toMatchObject({ result: {} });
+          expect(fs.readdirSync(dir)).toEqual([]);
+        } finally {
+          other.child.kill('SIGKILL');
+          fs.rmSync(dir, { recursive: true, force: true });
+        }
+      });
     });
 
     it.each(['SIGTERM', 'SIGHUP', 'SIGINT'] as const)(

@@ -33,8 +33,13 @@ export class SandboxProcess {
   readonly lines: string[] = [];
   private nextId = 1;
 
-  constructor(kind: SandboxProgramKind, env: Record<string, string> = defaultEnv()) {
-    const [command, ...args] = programCommand(sandboxProgram(kind));
+  /** `wrapper`: a command line the program runs under, e.g. `['prlimit', '--nofile=64', '--']`. */
+  constructor(
+    kind: SandboxProgramKind,
+    env: Record<string, string> = defaultEnv(),
+    wrapper: string[] = [],
+  ) {
+    const [command, ...args] = [...wrapper, ...programCommand(sandboxProgram(kind))];
     this.child = spawn(command, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
     const splitter = new LineSplitter();
     this.child.stdout.setEncoding('utf8');

@@ -90,6 +90,8 @@ export const needs = {
     requireTool('bwrap', 'apt-get install bubblewrap', { probe: BWRAP_PROBE }),
   chromium: (): jest.Describe => requireTool('chromium', 'apt-get install chromium'),
   nginx: (): jest.Describe => requireTool('nginx', 'apt-get install nginx'),
+  prlimit: (): jest.Describe =>
+    requireTool('prlimit', 'apt-get install util-linux', { probe: ['--version'] }),
   /** A C compiler, for the native sandbox program (src/sandbox/native). */
   cc: (): jest.Describe =>
     requireTool(process.env.CC || 'cc', 'apt-get install gcc libc6-dev', { probe: ['--version'] }),

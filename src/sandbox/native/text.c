@@ -705,34 +705,137 @@ int mkdir_recursive(const char *path) {
   return 0;
 }
 
-static int rm_at(int at, const char *name, const char *shown) {
+/* Removes one entry of `at`: 0 when it is gone (or was), 1 when it is a directory to empty first,
+ * -1 with g_fail. */
+static int unlink_entry(int at, const char *name, const char *shown) {
   if (unlinkat(at, name, 0) == 0) return 0;
   int e = errno;
   if (e == ENOENT) return 0;
   if (e != EISDIR && e != EPERM) return fail_sys(e, "unlink", shown);
-  int fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) return 0;
-    return fail_sys(e == EPERM ? EPERM : errno, e == EPERM ? "unlink" : "opendir", shown);
+  struct stat st;
+  if (fstatat(at, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    return errno == ENOENT ? 0 : fail_sys(errno, "lstat", shown);
   }
-  DIR *d = fdopendir(fd);
+  return S_ISDIR(st.st_mode) ? 1 : fail_sys(e, "unlink", shown);
+}
+
+/* A directory being emptied: its subdirectories still to remove, and its identity. */
+typedef struct {
+  char **subs;
+  size_t count, next;
+  size_t mark; /* the length of the shown path of its parent */
+  dev_t dev;
+  ino_t ino;
+} RmLevel;
+
+/* Reads `dir`, unlinking what is not a directory and listing the directories in `level`. */
+static int rm_scan(int dir, Str *shown, RmLevel *level) {
+  struct stat st;
+  if (fstat(dir, &st) != 0) return fail_sys(errno, "fstat", shown->p);
+  level->dev = st.st_dev;
+  level->ino = st.st_ino;
+  int copy = dup(dir);
+  DIR *d = copy >= 0 ? fdopendir(copy) : NULL;
   if (!d) {
-    close(fd);
-    return fail_sys(errno, "opendir", shown);
+    int e = errno;
+    if (copy >= 0) close(copy);
+    return fail_sys(e, "opendir", shown->p);
   }
+  size_t cap = 0;
   int rc = 0;
   struct dirent *entry;
   while (rc == 0 && (entry = readdir(d)) != NULL) {
     if (strcmp(entry->d_name, ".") == 0 || strcmp(entry->d_name, "..") == 0) continue;
-    char *child = path_join2(shown, entry->d_name);
-    rc = rm_at(dirfd(d), entry->d_name, child);
-    free(child);
+    size_t keep = shown->n;
+    sb_addc(shown, '/');
+    sb_adds(shown, entry->d_name);
+    int r = unlink_entry(dir, entry->d_name, shown->p);
+    shown->n = keep;
+    shown->p[keep] = '\0';
+    if (r < 0) rc = -1;
+    if (r != 1) continue;
+    if (level->count == cap) {
+      cap = cap ? cap * 2 : 8;
+      level->subs = xrealloc(level->subs, cap * sizeof *level->subs);
+    }
+    level->subs[level->count++] = xstrdup(entry->d_name);
   }
   closedir(d);
-  if (rc != 0) return rc;
-  if (unlinkat(at, name, AT_REMOVEDIR) != 0 && errno != ENOENT)
-    return fail_sys(errno, "rmdir", shown);
-  return 0;
+  return rc;
+}
+
+static void rm_level_free(RmLevel *level) {
+  for (size_t i = 0; i < level->count; i++) free(level->subs[i]);
+  free(level->subs);
+}
+
+/* Removes `name` in directory `at` with everything below it, without recursion: one directory
+ * open at a time (down into a subdirectory, back up through "..", checked to be the directory it
+ * came from), so no tree is too deep for the open-file limit, the stack or PATH_MAX. */
+static int rm_at(int at, const char *name, const char *shown_path) {
+  int rc = unlink_entry(at, name, shown_path);
+  if (rc <= 0) return rc;
+  int dir = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (dir < 0) return errno == ENOENT ? 0 : fail_sys(errno, "opendir", shown_path);
+  Str shown = {0};
+  sb_adds(&shown, shown_path);
+  RmLevel *levels = xmalloc(sizeof *levels);
+  size_t depth = 0, cap = 1;
+  memset(levels, 0, sizeof *levels);
+  rc = rm_scan(dir, &shown, &levels[0]);
+  while (rc == 0) {
+    RmLevel *level = &levels[depth];
+    if (level->next < level->count) { /* down into the next subdirectory */
+      const char *sub = level->subs[level->next++];
+      int child = openat(dir, sub, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      size_t mark = shown.n;
+      sb_addc(&shown, '/');
+      sb_adds(&shown, sub);
+      if (child < 0) {
+        if (errno != ENOENT) rc = fail_sys(errno, "opendir", shown.p);
+        shown.n = mark;
+        shown.p[mark] = '\0';
+        continue;
+      }
+      close(dir);
+      dir = child;
+      if (++depth == cap) {
+        cap *= 2;
+        levels = xrealloc(levels, cap * sizeof *levels);
+      }
+      memset(&levels[depth], 0, sizeof levels[depth]);
+      levels[depth].mark = mark;
+      rc = rm_scan(dir, &shown, &levels[depth]);
+      continue;
+    }
+    if (depth == 0) break; /* emptied */
+    /* back up: the parent must be the directory we came down from */
+    int parent = openat(dir, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    struct stat st;
+    if (parent < 0 || fstat(parent, &st) != 0 || st.st_dev != levels[depth - 1].dev ||
+        st.st_ino != levels[depth - 1].ino) {
+      if (parent >= 0) close(parent);
+      rc = fail_sys(EBUSY, "rmdir", shown.p); /* it was moved meanwhile */
+      break;
+    }
+    close(dir);
+    dir = parent;
+    if (unlinkat(dir, levels[depth - 1].subs[levels[depth - 1].next - 1], AT_REMOVEDIR) != 0 &&
+        errno != ENOENT) {
+      rc = fail_sys(errno, "rmdir", shown.p);
+    }
+    shown.n = levels[depth].mark;
+    shown.p[shown.n] = '\0';
+    rm_level_free(&levels[depth--]);
+  }
+  close(dir);
+  for (size_t i = 0; i <= depth; i++) rm_level_free(&levels[i]);
+  free(levels);
+  sb_free(&shown);
+  if (rc == 0 && unlinkat(at, name, AT_REMOVEDIR) != 0 && errno != ENOENT) {
+    rc = fail_sys(errno, "rmdir", shown_path);
+  }
+  return rc;
 }
 
 int rm_recursive(const char *path) {
