@@ -128,7 +128,6 @@ export class ChatCompletionsController {
       claim?.drop(); // no turn ran: a retry may start one
       throw err;
     }
-    claim?.started(turn.conversationId);
     // one result for this request and for its repeats (the same completion id)
     const result = turn.outcome.then((outcome) => ({
       outcome,

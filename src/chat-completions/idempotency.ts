@@ -29,7 +29,6 @@ export interface Claim {
   kind: 'new';
   /** Whether the client promised to retry with the same key (then a disconnect does not cancel). */
   explicit: boolean;
-  started(conversationId: string | null): void;
   finish(result: StoredResult): void;
   /** Forget the claim: the next identical request runs a turn of its own. */
   drop(): void;
@@ -178,33 +177,28 @@ export class IdempotencyService {
     return {
       kind: 'new',
       explicit,
-      started: (conversationId) => {
-        if (conversationId)
-          void this.db
-            .query(`UPDATE idempotency_keys SET conversation_id = $2 WHERE key = $1`, [
-              key,
-              conversationId,
-            ])
-            .catch((err: unknown) => this.logger.warn({ err }, 'Could not record a retry key'));
-      },
       finish: (result) => {
         settle(result);
-        void this.db
-          .query(
-            `UPDATE idempotency_keys SET status = $2, body = $3::jsonb, headers = $4::jsonb,
+        // after this tick: the answer goes out first (the embedded database runs on this thread)
+        setImmediate(
+          () =>
+            void this.db
+              .query(
+                `UPDATE idempotency_keys SET status = $2, body = $3::jsonb, headers = $4::jsonb,
                conversation_id = $5, seen_at = now(), expires_at = now() + make_interval(secs => $6)
              WHERE key = $1`,
-            [
-              key,
-              result.status,
-              JSON.stringify(result.body),
-              JSON.stringify(result.headers),
-              result.conversationId,
-              this.config.idempotencyTtlMs / 1000,
-            ],
-          )
-          .catch((err: unknown) => this.logger.warn({ err }, 'Could not store a turn result'))
-          .finally(forget);
+                [
+                  key,
+                  result.status,
+                  JSON.stringify(result.body),
+                  JSON.stringify(result.headers),
+                  result.conversationId,
+                  this.config.idempotencyTtlMs / 1000,
+                ],
+              )
+              .catch((err: unknown) => this.logger.warn({ err }, 'Could not store a turn result'))
+              .finally(forget),
+        );
       },
       drop: () => {
         void this.db
