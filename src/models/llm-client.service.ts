@@ -2,9 +2,9 @@ import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { type LanguageModelUsage, type ProviderMetadata } from 'ai';
 import type { TokenUsage } from '../conversations/usage.types';
 import { MetricsService } from '../metrics/metrics.service';
-import { bindingOf, type ProviderBinding, type ProviderOptions } from './language-model.factory';
+import { bindingOf, type ProviderBinding } from './language-model.factory';
 import { classifyLlmError, LlmCallError } from './llm-errors';
-import { type StepPart, streamModelStep } from './model-step';
+import { type StepPart, type StepSettings, streamModelStep } from './model-step';
 import type {
   LlmReasoningPart,
   LlmRequest,
@@ -348,18 +348,6 @@ export class LlmClient {
   }
 }
 
-interface StepSettings {
-  temperature?: number;
-  topP?: number;
-  maxOutputTokens?: number;
-  seed?: number;
-  stopSequences?: string[];
-  frequencyPenalty?: number;
-  presencePenalty?: number;
-  providerOptions?: ProviderOptions;
-}
-
-/** Profile settings, overridden by the request's, plus the provider's reasoning options. */
 /**
  * Image URLs in messages go to the provider as URLs; the service never fetches them itself, so a
  * request cannot make it reach hosts on its own network (the AI SDK would otherwise download URLs
@@ -367,6 +355,7 @@ interface StepSettings {
  */
 const passUrlsThrough = (items: { url: URL }[]) => Promise.resolve(items.map(() => null));
 
+/** Profile settings, overridden by the request's, plus the provider's reasoning options. */
 export function stepSettings(request: LlmRequest): StepSettings {
   const { config } = request.model;
   const overrides = request.overrides ?? {};

@@ -39,6 +39,18 @@ export type StepPart =
     }
   | { type: 'finish'; usage: LanguageModelUsage; finishReason: string; modelId: string };
 
+/** An LLM step's sampling settings: the profile's, overridden by the request's. */
+export interface StepSettings {
+  temperature?: number;
+  topP?: number;
+  maxOutputTokens?: number;
+  seed?: number;
+  stopSequences?: string[];
+  frequencyPenalty?: number;
+  presencePenalty?: number;
+  providerOptions?: CallOptions['providerOptions'];
+}
+
 export interface StepRequest {
   model: LanguageModel;
   system: string | undefined;
@@ -47,16 +59,7 @@ export interface StepRequest {
   /** Default: the provider's (`auto`). */
   toolChoice?: CallOptions['toolChoice'];
   responseFormat?: CallOptions['responseFormat'];
-  settings: {
-    temperature?: number;
-    topP?: number;
-    maxOutputTokens?: number;
-    seed?: number;
-    stopSequences?: string[];
-    frequencyPenalty?: number;
-    presencePenalty?: number;
-    providerOptions?: CallOptions['providerOptions'];
-  };
+  settings: StepSettings;
   abortSignal: AbortSignal;
   /** Called when the response starts (headers) and at every part the provider sends after. */
   onActivity?: () => void;

@@ -25,6 +25,22 @@ describeEachProgram(
       fs.rmSync(workspace, { recursive: true, force: true });
     });
 
+    /** A second program of its own, on a workspace of its own (hello done), killed and removed after `use`. */
+    async function withOwnProgram(
+      use: (other: SandboxProcess, dir: string) => Promise<void>,
+      wrapper?: string[],
+    ): Promise<void> {
+      const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'oh-program-own-')));
+      const other = new SandboxProcess(kind, undefined, wrapper);
+      try {
+        await other.hello(dir);
+        await use(other, dir);
+      } finally {
+        other.child.kill('SIGKILL');
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    }
+
     it('answers nothing but hello and ping before a hello of its own version', async () => {
       const early = await program.call('terminal', { command: 'id' });
       expect(early.error).toEqual({
@@ -219,33 +235,27 @@ describeEachProgram(
 
     needs.prlimit()('with a low open-file limit', () => {
       it('clears a tree deeper than the limit (it kept a directory open per level)', async () => {
-        const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'oh-program-deep-')));
-        const other = new SandboxProcess(kind, undefined, ['prlimit', '--nofile=64', '--']);
-        try {
-          await other.hello(dir);
-          const deep = `[(os.mkdir('d'), os.chdir('d')) for i in range(300)]; open('f', 'w')`;
-          const made = await other.call('terminal', {
-            command: `python3 -c "import os; ${deep}" && find . | wc -l`,
-            isInput: false,
-            reset: false,
-          });
-          expect(made.result).toMatchObject({ status: 'completed', output: '302\n' });
-          expect(await other.call('workspace.clear')).toMatchObject({ result: {} });
-          expect(fs.readdirSync(dir)).toEqual([]);
-        } finally {
-          other.child.kill('SIGKILL');
-          fs.rmSync(dir, { recursive: true, force: true });
-        }
+        await withOwnProgram(
+          async (other, dir) => {
+            const deep = `[(os.mkdir('d'), os.chdir('d')) for i in range(300)]; open('f', 'w')`;
+            const made = await other.call('terminal', {
+              command: `python3 -c "import os; ${deep}" && find . | wc -l`,
+              isInput: false,
+              reset: false,
+            });
+            expect(made.result).toMatchObject({ status: 'completed', output: '302\n' });
+            expect(await other.call('workspace.clear')).toMatchObject({ result: {} });
+            expect(fs.readdirSync(dir)).toEqual([]);
+          },
+          ['prlimit', '--nofile=64', '--'],
+        );
       });
     });
 
     it.each(['SIGTERM', 'SIGHUP', 'SIGINT'] as const)(
       'ends with everything it started on %s',
       async (signal) => {
-        const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'oh-program-sig-')));
-        const other = new SandboxProcess(kind);
-        try {
-          await other.hello(dir);
+        await withOwnProgram(async (other) => {
           const marker = `63.${process.pid}${kind.length}${signal.length}${signal.charCodeAt(4)}`;
           await other.call('terminal', {
             command: `sleep ${marker} &`,
@@ -257,18 +267,12 @@ describeEachProgram(
           other.child.kill(signal);
           expect(await exited).toBe(0);
           await waitFor(() => processes(`sleep ${marker}`).length === 0, 3000);
-        } finally {
-          other.child.kill('SIGKILL');
-          fs.rmSync(dir, { recursive: true, force: true });
-        }
+        });
       },
     );
 
     it('when killed with SIGKILL, its shell and everything it started die too (the watchdog)', async () => {
-      const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'oh-program-kill-')));
-      const other = new SandboxProcess(kind);
-      try {
-        await other.hello(dir);
+      await withOwnProgram(async (other) => {
         const marker = `65.${process.pid}${kind.length}`;
         await other.call('terminal', {
           command: `(sleep ${marker} &); sleep ${marker} &`,
@@ -278,17 +282,11 @@ describeEachProgram(
         await waitFor(() => processes(`sleep ${marker}`).length === 2, 5000);
         other.child.kill('SIGKILL');
         await waitFor(() => processes(`sleep ${marker}`).length === 0, 3000);
-      } finally {
-        other.child.kill('SIGKILL');
-        fs.rmSync(dir, { recursive: true, force: true });
-      }
+      });
     });
 
     it('answers shutdown, then exits with everything it started', async () => {
-      const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'oh-program-end-')));
-      const other = new SandboxProcess(kind);
-      try {
-        await other.hello(dir);
+      await withOwnProgram(async (other) => {
         const marker = `64.${process.pid}${kind.length}`;
         await other.call('terminal', {
           command: `sleep ${marker} &`,
@@ -300,10 +298,7 @@ describeEachProgram(
         expect((await other.call('shutdown')).result).toEqual({});
         expect(await exited).toBe(0);
         await waitFor(() => processes(`sleep ${marker}`).length === 0, 3000);
-      } finally {
-        other.child.kill('SIGKILL');
-        fs.rmSync(dir, { recursive: true, force: true });
-      }
+      });
     });
   },
 );
