@@ -36,6 +36,15 @@ export function loadEnv(): AppEnv {
   return cached;
 }
 
+/**
+ * The compiler and extra flags of the native sandbox program's build (`CC`, `OH_SANDBOX_CFLAGS`,
+ * read by `scripts/build-native-sandbox.mjs`), as one string: a build from the sources with other
+ * flags (a sanitizer build) is another build. Not service configuration; read as they are now.
+ */
+export function nativeBuildFlags(): string {
+  return `${process.env.CC ?? ''} ${process.env.OH_SANDBOX_CFLAGS ?? ''}`.trim();
+}
+
 /** Tests change `process.env` between apps; this makes the next `loadEnv()` read it again. */
 export function reloadEnv(): AppEnv {
   cached = undefined;

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { nativeBuildFlags } from '../../config/load-env';
 
 /** `src/sandbox` in the sources, `dist/sandbox` once built. */
 const PROGRAM_SOURCES = path.resolve(__dirname, '..', '..', 'sandbox');
@@ -90,8 +91,7 @@ export function nativeProgramDir(): string | null {
     return fs.existsSync(path.join(sources, NATIVE_NAME)) ? sources : null;
   }
   // A build with other flags (OH_SANDBOX_CFLAGS, a sanitizer build) or compiler is another build.
-  const flags = `${process.env.CC ?? ''} ${process.env.OH_SANDBOX_CFLAGS ?? ''}`.trim();
-  const dir = cacheDir('oh-sandbox', sources, (name) => /\.[ch]$/.test(name), flags);
+  const dir = cacheDir('oh-sandbox', sources, (name) => /\.[ch]$/.test(name), nativeBuildFlags());
   const binary = path.join(dir, NATIVE_NAME);
   if (fs.existsSync(binary)) return dir;
   const script = path.resolve(PROGRAM_SOURCES, '..', '..', 'scripts', 'build-native-sandbox.mjs');
