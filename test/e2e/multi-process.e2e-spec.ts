@@ -28,6 +28,7 @@ onPostgres('several server processes on one PostgreSQL', () => {
     const env = serverEnv(join(dir, name), db.env, {
       OH_WORKSPACE_PATH: join(dir, 'workspace'),
       OH_RECOVERY_INTERVAL_S: '3600', // no periodic sweep unless a test asks for one
+      OH_RETRY_GRACE_S: '1', // shorter than the turns below: only a retry's heartbeat keeps one
       ...extra,
     });
     const server = await ServerProcess.start(env);
@@ -140,6 +141,28 @@ onPostgres('several server processes on one PostgreSQL', () => {
       expect((await b.json(`/api/conversations/${id}`)).execution_status).toBe('finished');
     },
   );
+
+  it('keeps a turn whose client left for the retry that waits for it on the other process (no key)', async () => {
+    const id = randomUUID();
+    const body = { model: MODEL, messages: [{ role: 'user' as const, content: `slow ${id}` }] };
+    llm.enqueue(fakeReply.text('slow answer', { delayMs: 4_000 }));
+    const gone = new AbortController();
+    const first = a.openai.chat.completions
+      .create(body, { headers: { [HEADER]: id }, signal: gone.signal, maxRetries: 0 })
+      .catch((e: unknown) => e);
+    await llm.waitForRequests(1);
+    gone.abort(); // a's grace (1 s) runs out three times before the answer
+    await first;
+    const retried = await b.openai.chat.completions
+      .create(body, { headers: { [HEADER]: id }, maxRetries: 0 })
+      .withResponse();
+    expect(retried.data.choices[0].message.content).toBe('slow answer');
+    expect(retried.response.headers.get('x-openhands-repeated')).toBe('true');
+    expect(llm.requests).toHaveLength(1);
+    expect(llm.requests[0].clientClosedEarly).toBe(false);
+    const ends = (await events(a, id)).filter((e) => e.kind === 'turn_end');
+    expect(ends.map((e) => e.payload.status)).toEqual(['finished']);
+  });
 
   it('continues on one process a conversation started on the other, and back', async () => {
     llm.enqueue(
