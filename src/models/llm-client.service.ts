@@ -224,10 +224,10 @@ export class LlmClient {
     const firstByteMs = model.firstByteTimeoutMs ?? model.timeoutMs;
     const onActivity = () =>
       arm(model.timeoutMs, 'the response stalled: no data from the provider');
+    let onAbort: () => void = () => undefined;
     const stopped = new Promise<never>((_, reject) => {
-      controller.signal.addEventListener('abort', () => reject(abortReason(controller.signal)), {
-        once: true,
-      });
+      onAbort = () => reject(abortReason(controller.signal));
+      controller.signal.addEventListener('abort', onAbort, { once: true });
     });
     stopped.catch(() => undefined);
 
@@ -343,6 +343,9 @@ export class LlmClient {
       clearTimeout(timer);
       signal.removeEventListener('abort', relay);
       if (!completed) controller.abort(new Error('LLM attempt abandoned'));
+      // undici holds `controller.signal` until a major GC collects the fetch's Request; a
+      // listener left on it would keep this request's messages alive (and promoted) that long.
+      controller.signal.removeEventListener('abort', onAbort);
       iterator?.return?.().catch(() => undefined);
     }
   }
