@@ -1,6 +1,10 @@
 import { EventEmitter } from 'node:events';
-import { PGlite, types, type PGliteOptions, type Results } from '@electric-sql/pglite';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { PGliteOptions } from '@electric-sql/pglite';
 import { ownerOnlyTree } from '../common/owner-only';
+import type { WireError, WireResult, WorkerReply, WorkerRequest } from './embedded-database.worker';
 
 type Callback<T> = (err: Error | null, value?: T) => void;
 type Done = (err?: unknown) => void;
@@ -10,19 +14,16 @@ interface PgResult {
   rows: unknown[];
   rowCount: number;
   command: string;
-  fields: Results['fields'];
+  fields: WireResult['fields'];
 }
 
 const COMMAND = /^\s*(?:WITH\b[\s\S]*?\)\s*)?(\w+)/i;
 
-/** pg's conventions, so both databases hand the application the same JavaScript types. */
-const PG_COMPATIBLE_PARSERS = {
-  [types.INT8]: (value: string) => value,
-  [types.NUMERIC]: (value: string) => value,
-};
-
 /**
  * The embedded database as a `pg`-compatible module for TypeORM (`driver` option).
+ *
+ * PGlite runs on its own thread (`embedded-database.worker.ts`), so its synchronous WebAssembly
+ * never holds the service's event loop; statements and results travel as messages.
  *
  * PGlite is one single-user PostgreSQL session, so it is handed out as a pool of exactly one
  * connection: a QueryRunner holds it from `connect` until release, and everyone else waits.
@@ -31,15 +32,11 @@ const PG_COMPATIBLE_PARSERS = {
  * would wait for the first forever.
  */
 export function embeddedPostgres(options: PGliteOptions): { Pool: new () => EventEmitter } {
-  let instance: Promise<PGlite> | undefined;
+  let instance: Promise<EmbeddedThread> | undefined;
   let tail: Promise<void> = Promise.resolve();
 
   const database = () =>
-    (instance ??= PGlite.create({
-      ...options,
-      parsers: { ...PG_COMPATIBLE_PARSERS, ...options.parsers },
-      serializers: { [types.BOOL]: serializeBool, ...options.serializers },
-    }).then((db) => {
+    (instance ??= EmbeddedThread.start(options, () => (instance = undefined)).then((db) => {
       // PGlite creates its files 0666: owner-only, whatever the process umask.
       const dir = options.dataDir;
       if (dir && !dir.includes('://')) ownerOnlyTree(dir);
@@ -56,7 +53,7 @@ export function embeddedPostgres(options: PGliteOptions): { Pool: new () => Even
   };
 
   class EmbeddedClient extends EventEmitter {
-    constructor(private readonly db: PGlite) {
+    constructor(private readonly db: EmbeddedThread) {
       super();
     }
 
@@ -68,11 +65,10 @@ export function embeddedPostgres(options: PGliteOptions): { Pool: new () => Even
       const callback = typeof params === 'function' ? params : cb;
       const values = Array.isArray(params) ? params : [];
       try {
-        const result =
-          values.length > 0 ? await this.db.query(sql, values) : await this.execLast(sql);
+        const result = await this.db.run(sql, values);
         const pg: PgResult = {
           rows: result.rows,
-          rowCount: result.affectedRows ?? result.rows.length,
+          rowCount: result.affectedRows || result.rows.length, // PGlite counts 0 for a SELECT
           command: COMMAND.exec(sql)?.[1]?.toUpperCase() ?? '',
           fields: result.fields,
         };
@@ -82,12 +78,6 @@ export function embeddedPostgres(options: PGliteOptions): { Pool: new () => Even
         callback?.(err as Error);
         throw err;
       }
-    }
-
-    /** Parameterless text may hold several statements (migrations); TypeORM wants the last result. */
-    private async execLast(sql: string): Promise<Results> {
-      const results = await this.db.exec(sql);
-      return results[results.length - 1] ?? { rows: [], fields: [] };
     }
   }
 
@@ -129,8 +119,107 @@ export function embeddedPostgres(options: PGliteOptions): { Pool: new () => Even
   return { Pool: EmbeddedPool };
 }
 
-function serializeBool(value: unknown): string {
-  if (value === true || value === 'true' || value === 1) return 'TRUE';
-  if (value === false || value === 'false' || value === 0) return 'FALSE';
-  return String(value);
+interface Waiter {
+  resolve: (result: WireResult) => void;
+  reject: (err: Error) => void;
+}
+
+/**
+ * PGlite on a worker thread. Holds the process open only while a statement is in flight, so a
+ * pool nobody ended cannot keep a finished process (or a test run) alive.
+ */
+class EmbeddedThread {
+  private readonly pending = new Map<number, Waiter>();
+  private nextId = 1;
+  private stopped: Error | undefined;
+
+  private constructor(private readonly worker: Worker) {}
+
+  /** Starts the thread and resolves once PGlite is open; `onExit` runs if the thread ends. */
+  static start(options: PGliteOptions, onExit: () => void): Promise<EmbeddedThread> {
+    const worker = workerThread(options);
+    const thread = new EmbeddedThread(worker);
+    worker.on('message', (reply: WorkerReply) => thread.settle(reply));
+    worker.on('error', (err) => thread.stop(err));
+    worker.on('exit', (code) => {
+      thread.stop(new Error(`the embedded database's thread stopped (exit code ${code})`));
+      onExit();
+    });
+    return thread.call(0, undefined).then(() => thread);
+  }
+
+  run(sql: string, params: unknown[]): Promise<WireResult> {
+    const id = this.nextId++;
+    return this.call(id, params.length > 0 ? { id, sql, params } : { id, sql });
+  }
+
+  async close(): Promise<void> {
+    if (this.stopped) return;
+    const id = this.nextId++;
+    await this.call(id, { id, close: true });
+    await this.worker.terminate();
+  }
+
+  /** Sends `request` (none for the start, id 0) and waits for the reply with its id. */
+  private call(id: number, request: WorkerRequest | undefined): Promise<WireResult> {
+    if (this.stopped) return Promise.reject(this.stopped);
+    const reply = new Promise<WireResult>((resolve, reject) =>
+      this.pending.set(id, { resolve, reject }),
+    );
+    if (this.pending.size === 1) this.worker.ref();
+    if (request) this.worker.postMessage(request);
+    return reply;
+  }
+
+  private settle(reply: WorkerReply): void {
+    const waiter = this.pending.get(reply.id);
+    if (!waiter) return;
+    this.pending.delete(reply.id);
+    if (this.pending.size === 0) this.worker.unref();
+    if ('result' in reply) waiter.resolve(reply.result);
+    else waiter.reject(databaseError(reply.error));
+  }
+
+  private stop(err: Error): void {
+    this.stopped ??= err;
+    for (const waiter of this.pending.values()) waiter.reject(err);
+    this.pending.clear();
+  }
+}
+
+/** The error PGlite threw, rebuilt on this side with its PostgreSQL fields (`code`, `detail`…). */
+function databaseError(wire: WireError): Error {
+  return Object.assign(new Error(wire.message), wire);
+}
+
+/**
+ * The worker: built, `dist/database/embedded-database.worker.js`. Run from the TypeScript sources
+ * (tests, `tsx`), the `.ts` file transpiled by esbuild (a dev dependency) and evaluated, with
+ * `require` resolving from this directory.
+ */
+function workerThread(options: PGliteOptions): Worker {
+  const built = path.join(__dirname, 'embedded-database.worker.js');
+  const worker = fs.existsSync(built)
+    ? new Worker(built, { workerData: options })
+    : new Worker(workerSource(), { eval: true, workerData: options });
+  worker.unref();
+  return worker;
+}
+
+let transpiled: string | undefined;
+
+function workerSource(): string {
+  if (transpiled) return transpiled;
+  const file = path.join(__dirname, 'embedded-database.worker.ts');
+  // A dev dependency, needed only when running from sources.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const esbuild = require('esbuild') as typeof import('esbuild');
+  const { code } = esbuild.transformSync(fs.readFileSync(file, 'utf8'), {
+    loader: 'ts',
+    format: 'cjs',
+    target: 'node20',
+    sourcefile: file,
+  });
+  transpiled = `(function (require) {\n${code}\n})(require('node:module').createRequire(${JSON.stringify(file)}));`;
+  return transpiled;
 }
