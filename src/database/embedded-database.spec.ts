@@ -88,4 +88,38 @@ describe('the embedded database (PGlite on its own thread)', () => {
     // the session goes on
     expect((await client.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
   });
+
+  it("runs other clients' statements beside each other, but never inside a transaction", async () => {
+    await client.query('CREATE TABLE u (id int PRIMARY KEY)');
+    const other = await connect(pool);
+    const third = await connect(pool);
+    // many statements in flight together, from several clients
+    await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        (i % 2 ? other : third).client.query('INSERT INTO u VALUES ($1)', [i]),
+      ),
+    );
+    await client.query('BEGIN');
+    await client.query('INSERT INTO u VALUES (100)');
+    const outside = other.client.query('INSERT INTO u VALUES (101)');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await client.query('ROLLBACK TO SAVEPOINT nothing').catch(() => undefined); // fails: still inside
+    await client.query('ROLLBACK');
+    await outside;
+    const ids = (await third.client.query('SELECT array_agg(id ORDER BY id) AS ids FROM u')).rows[0]
+      ?.ids;
+    expect(ids).toEqual([...Array.from({ length: 50 }, (_, i) => i), 101]);
+    other.done();
+    third.done();
+  });
+
+  it('rolls back a transaction whose client is given back inside it, and frees the session', async () => {
+    const leaving = await connect(pool);
+    await leaving.client.query('BEGIN');
+    await leaving.client.query('INSERT INTO u VALUES (200)');
+    leaving.done();
+    expect((await client.query('SELECT count(*)::int AS n FROM u WHERE id = 200')).rows).toEqual([
+      { n: 0 },
+    ]);
+  });
 });

@@ -25,15 +25,15 @@ const COMMAND = /^\s*(?:WITH\b[\s\S]*?\)\s*)?(\w+)/i;
  * PGlite runs on its own thread (`embedded-database.worker.ts`), so its synchronous WebAssembly
  * never holds the service's event loop; statements and results travel as messages.
  *
- * PGlite is one single-user PostgreSQL session, so it is handed out as a pool of exactly one
- * connection: a QueryRunner holds it from `connect` until release, and everyone else waits.
- * Without this, one request's `ROLLBACK` could undo (or miss) statements another request ran in
- * between. The price: inside a transaction use only its EntityManager; a second QueryRunner
- * would wait for the first forever.
+ * PGlite is one single-user PostgreSQL session. Every `connect` gets a client at once, and their
+ * statements go to the thread in order, one after another, so many requests' statements are in
+ * flight together. A transaction holds the session alone, from its `BEGIN` to its `COMMIT` or
+ * `ROLLBACK` ({@link TransactionGate}): other clients' statements wait, so one request's
+ * `ROLLBACK` cannot undo (or miss) statements another request ran in between. The price: inside a
+ * transaction use only its EntityManager; a second QueryRunner would wait for the first forever.
  */
 export function embeddedPostgres(options: PGliteOptions): { Pool: new () => EventEmitter } {
   let instance: Promise<EmbeddedThread> | undefined;
-  let tail: Promise<void> = Promise.resolve();
 
   const database = () =>
     (instance ??= EmbeddedThread.start(options, () => (instance = undefined)).then((db) => {
@@ -43,14 +43,7 @@ export function embeddedPostgres(options: PGliteOptions): { Pool: new () => Even
       return db;
     }));
 
-  /** Resolves when the single connection is ours, with the function that gives it back. */
-  const acquire = (): Promise<() => void> => {
-    let release!: () => void;
-    const released = new Promise<void>((resolve) => (release = resolve));
-    const ready = tail.then(() => release);
-    tail = tail.then(() => released);
-    return ready;
-  };
+  const gate = new TransactionGate();
 
   class EmbeddedClient extends EventEmitter {
     constructor(private readonly db: EmbeddedThread) {
@@ -64,8 +57,21 @@ export function embeddedPostgres(options: PGliteOptions): { Pool: new () => Even
     ): Promise<PgResult> {
       const callback = typeof params === 'function' ? params : cb;
       const values = Array.isArray(params) ? params : [];
+      const opens = OPENS_TRANSACTION.test(sql);
+      const closes = CLOSES_TRANSACTION.test(sql);
       try {
-        const result = await this.db.run(sql, values);
+        const result = await gate
+          .submit(this, opens, () => this.db.run(sql, values))
+          .then(
+            (ok) => {
+              if (closes) gate.leave(this);
+              return ok;
+            },
+            (err: unknown) => {
+              if (closes || opens) gate.leave(this);
+              throw err;
+            },
+          );
         const pg: PgResult = {
           rows: result.rows,
           rowCount: result.affectedRows || result.rows.length, // PGlite counts 0 for a SELECT
@@ -85,25 +91,18 @@ export function embeddedPostgres(options: PGliteOptions): { Pool: new () => Even
     async connect(
       cb: (err: Error | null, client?: EmbeddedClient, done?: Done) => void,
     ): Promise<void> {
-      const slow = setTimeout(
-        () => console.warn('[pglite] waited >10s for the single connection: a nested QueryRunner?'),
-        10_000,
-      );
-      const release = await acquire();
-      clearTimeout(slow);
-      let returned = false;
-      const done: Done = () => {
-        if (!returned) {
-          returned = true;
-          release();
-        }
-      };
+      let client: EmbeddedClient;
       try {
-        cb(null, new EmbeddedClient(await database()), done);
+        client = new EmbeddedClient(await database());
       } catch (err) {
-        done();
-        cb(err as Error, undefined, done);
+        cb(err as Error, undefined, () => undefined);
+        return;
       }
+      // A client given back inside its transaction (it should not be) must not hold the session.
+      const done: Done = () => {
+        if (gate.holds(client)) void client.query('ROLLBACK').catch(() => gate.leave(client));
+      };
+      cb(null, client, done);
     }
 
     end(cb?: (err?: Error | null) => void): void {
@@ -117,6 +116,51 @@ export function embeddedPostgres(options: PGliteOptions): { Pool: new () => Even
   }
 
   return { Pool: EmbeddedPool };
+}
+
+const OPENS_TRANSACTION = /^\s*(?:BEGIN|START\s+TRANSACTION)\b/i;
+/** `COMMIT`, `END`, `ABORT` or `ROLLBACK`, but not `ROLLBACK TO SAVEPOINT`. */
+const CLOSES_TRANSACTION =
+  /^\s*(?:(?:COMMIT|END|ABORT)\b|ROLLBACK\b(?!\s+(?:WORK\s+|TRANSACTION\s+)?TO\b))/i;
+
+/** Which client's transaction holds PGlite's one session, if any. */
+class TransactionGate {
+  private holder: object | null = null;
+  private closed: Promise<void> = Promise.resolve();
+  private release: () => void = () => undefined;
+
+  holds(client: object): boolean {
+    return this.holder === client;
+  }
+
+  /**
+   * Calls `send` (which posts the statement at once) when no other client's transaction is open,
+   * in the same tick as that check, so no other `BEGIN` can come in between; a statement that
+   * `opens` a transaction holds the session for `client` from then on.
+   */
+  submit<T>(client: object, opens: boolean, send: () => Promise<T>): Promise<T> {
+    if (this.holder !== null && this.holder !== client) {
+      const slow = setTimeout(
+        () => console.warn('[pglite] waited >10s for a transaction to end: a nested QueryRunner?'),
+        10_000,
+      );
+      return this.closed.then(() => {
+        clearTimeout(slow);
+        return this.submit(client, opens, send);
+      });
+    }
+    if (opens && this.holder === null) {
+      this.holder = client;
+      this.closed = new Promise((resolve) => (this.release = resolve));
+    }
+    return send();
+  }
+
+  leave(client: object): void {
+    if (this.holder !== client) return;
+    this.holder = null;
+    this.release();
+  }
 }
 
 interface Waiter {
