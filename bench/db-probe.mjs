@@ -1,7 +1,8 @@
 /**
  * Loaded into the benchmarked server (`node --import ./bench/db-probe.mjs dist/main.js`): counts
  * the SQL statements the service sends, the rows they return and the time they take (send to
- * result, as the driver sees it), for `pg` and for the embedded PGlite alike. It changes nothing
+ * result, as the driver sees it), for `pg` and for the embedded PGlite alike (on its worker
+ * thread: a statement is counted from the message that sends it to the reply). It changes nothing
  * else. The benchmark asks for the totals over the IPC channel: `'db-stats'` → `{ statements, … }`.
  */
 import { createRequire } from 'node:module';
@@ -50,13 +51,29 @@ try {
 } catch {
   // pg not installed: nothing to count there
 }
-try {
-  const { PGlite } = require('@electric-sql/pglite');
-  wrap(PGlite.prototype, 'query');
-  wrap(PGlite.prototype, 'exec');
-} catch {
-  // PGlite not installed
-}
+
+// The embedded database's statements go to its worker thread as `{ id, sql, params? }` messages
+// and come back as `{ id, result | error }` (src/database/embedded-database.worker.ts).
+const { Worker } = require('node:worker_threads');
+const postMessage = Worker.prototype.postMessage;
+const inFlight = new WeakMap();
+Worker.prototype.postMessage = function probed(message, ...rest) {
+  if (typeof message?.sql === 'string') {
+    let sent = inFlight.get(this);
+    if (!sent) {
+      sent = new Map();
+      inFlight.set(this, sent);
+      this.on('message', (reply) => {
+        const request = sent.get(reply?.id);
+        if (!request) return;
+        sent.delete(reply.id);
+        record(request.sql, request.started, reply.result);
+      });
+    }
+    sent.set(message.id, { sql: message.sql, started: performance.now() });
+  }
+  return postMessage.call(this, message, ...rest);
+};
 
 if (process.send) {
   process.on('message', (message) => {
