@@ -1,4 +1,6 @@
+import { spawnSync } from 'node:child_process';
 import type { EventEmitter } from 'node:events';
+import { join } from 'node:path';
 import { embeddedPostgres } from './embedded-database';
 
 interface Client {
@@ -12,7 +14,7 @@ type Pool = EventEmitter & {
   end(cb?: (err?: Error | null) => void): void;
 };
 
-/** The single connection of `pool`, with the function that gives it back. */
+/** A client of `pool`, with the function that gives it back. */
 function connect(pool: Pool): Promise<{ client: Client; done: () => void }> {
   return new Promise((resolve, reject) => {
     void pool.connect((err, client, done) =>
@@ -87,6 +89,29 @@ describe('the embedded database (PGlite on its own thread)', () => {
     });
     // the session goes on
     expect((await client.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+  });
+
+  it('fails a statement whose parameter cannot be sent to the thread, and only that one', async () => {
+    const failure = await client
+      .query('SELECT $1::text AS v', [() => 'a function'])
+      .catch((err: unknown) => err);
+    expect(failure).toMatchObject({ name: 'DataCloneError' });
+    expect((await client.query('SELECT $1::text AS v', ['text'])).rows).toEqual([{ v: 'text' }]);
+    // nor does it keep the thread (and so a process that is done) alive
+    const script = `
+      const { embeddedPostgres } = require(${JSON.stringify(join(__dirname, 'embedded-database.ts'))});
+      const pool = new (embeddedPostgres({}).Pool)();
+      pool.connect((err, client) => client.query('SELECT $1::text', [() => 1]).catch(() => console.log('failed')));`;
+    const child = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], {
+      cwd: join(__dirname, '..', '..'),
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect({ status: child.status, signal: child.signal, stdout: child.stdout }).toEqual({
+      status: 0,
+      signal: null,
+      stdout: 'failed\n',
+    });
   });
 
   it("runs other clients' statements beside each other, but never inside a transaction", async () => {

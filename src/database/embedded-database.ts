@@ -211,7 +211,12 @@ class EmbeddedThread {
       this.pending.set(id, { resolve, reject }),
     );
     if (this.pending.size === 1) this.worker.ref();
-    if (request) this.worker.postMessage(request);
+    try {
+      if (request) this.worker.postMessage(request);
+    } catch (err) {
+      // a parameter that cannot be sent (a function, a symbol): this statement fails, alone
+      this.settle({ id, error: { message: (err as Error).message, name: (err as Error).name } });
+    }
     return reply;
   }
 
