@@ -250,10 +250,9 @@ export class ConversationsRepository {
 
   /** Whether an event is stored (did a write whose answer was lost commit?). */
   async eventExists(id: string): Promise<boolean> {
-    const rows = await this.db.query<unknown[]>(
-      'SELECT 1 FROM conversation_events WHERE id = $1',
-      [id],
-    );
+    const rows = await this.db.query<unknown[]>('SELECT 1 FROM conversation_events WHERE id = $1', [
+      id,
+    ]);
     return rows.length > 0;
   }
 

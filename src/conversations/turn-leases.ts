@@ -145,7 +145,9 @@ export class TurnLeases implements OnModuleInit, OnApplicationShutdown {
         if (this.lost || this.stopped) return;
         this.lost = true;
         this.healthy = false;
-        this.logger.error('Lease lapsed while the database was unreachable: stopping running turns');
+        this.logger.error(
+          'Lease lapsed while the database was unreachable: stopping running turns',
+        );
         for (const listener of this.lostListeners) listener();
       },
       Math.max(0, this.validUntil - performance.now()),

@@ -214,7 +214,12 @@ function editorSpec(make: MakeEditor): void {
     it('lists the lines of 200,000 matches in linear time (it once rescanned per match)', async () => {
       const target = file('many.txt', 'x\n'.repeat(200_000));
       const started = Date.now();
-      const outcome = await run({ command: 'str_replace', path: target, old_str: 'x', new_str: 'y' });
+      const outcome = await run({
+        command: 'str_replace',
+        path: target,
+        old_str: 'x',
+        new_str: 'y',
+      });
       expect(outcome.isError).toBe(true);
       expect(outcome.output).toMatch(/in lines \[1, 2, 3, [\d, ]*, 199999, 200000\]\. Please/);
       expect(Date.now() - started).toBeLessThan(3000);

@@ -22,7 +22,9 @@ export class CreateIdempotencyKeys1796300000000 implements MigrationInterface {
         "expires_at" TIMESTAMP WITH TIME ZONE NOT NULL,
         CONSTRAINT "PK_idempotency_keys" PRIMARY KEY ("key"))`,
     );
-    await q.query(`CREATE INDEX "IDX_idempotency_keys_expires" ON "idempotency_keys" ("expires_at")`);
+    await q.query(
+      `CREATE INDEX "IDX_idempotency_keys_expires" ON "idempotency_keys" ("expires_at")`,
+    );
   }
 
   async down(q: QueryRunner): Promise<void> {
